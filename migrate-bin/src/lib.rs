@@ -1,0 +1,15 @@
+//! The `migrate` command-line interface, reusable by any crate that embeds
+//! its own migrations:
+//!
+//! ```no_run
+//! migrate_macros::embed_migrations!("../migrations.toml");
+//!
+//! fn main() -> std::process::ExitCode {
+//!     migrate_bin::run(&MIGRATIONS)
+//! }
+//! ```
+
+mod cli;
+mod output;
+
+pub use cli::{exit_code, run, run_from};

@@ -1,0 +1,182 @@
+//! The errors of the runner. Each one says what happened and what state the
+//! database was left in, because the reader's first question is "did I lose
+//! anything?".
+
+use std::time::Duration;
+
+/// Everything that can go wrong while reading or migrating a database.
+///
+/// Messages do not name the database file: callers that know it (the CLI)
+/// put it in front.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Another connection held the write lock longer than the busy timeout.
+    #[error(
+        "database is locked: another connection kept it busy for longer than the busy timeout \
+         ({}); nothing was changed; try again, or raise the timeout",
+        format_duration(*timeout)
+    )]
+    Busy {
+        /// The busy timeout that ran out.
+        timeout: Duration,
+    },
+
+    /// The file exists but is not an SQLite database.
+    #[error("file is not an SQLite database (or is encrypted or damaged); nothing was changed")]
+    NotADatabase,
+
+    /// The database file cannot be opened or created.
+    #[error("cannot open the database: {0}")]
+    CannotOpen(String),
+
+    /// The database file is read-only and something had to be written.
+    #[error(
+        "the database is read-only (check the file's and its directory's permissions); \
+         nothing was changed"
+    )]
+    ReadOnly,
+
+    /// `schema_migrations` exists but is not the table this tool (or the
+    /// original Python tool) writes.
+    #[error(
+        "schema_migrations has an unexpected shape: {detail}; it was probably written by \
+         another tool; expected (version INTEGER PRIMARY KEY, description TEXT, applied_at \
+         TIMESTAMP); nothing was changed"
+    )]
+    UnexpectedTrackingTable {
+        /// What exactly differs.
+        detail: String,
+    },
+
+    /// The database records versions that this build does not have, or
+    /// skipped versions that it does; applying would be guesswork.
+    #[error("{}; nothing was changed", describe_problems(problems))]
+    Inconsistent {
+        /// What was found.
+        problems: Vec<crate::Problem>,
+    },
+
+    /// A statement of a migration failed.
+    #[error(
+        "migration {version} ({description:?}) failed at statement {statement} `{sql}`: \
+         {message}; {}",
+        if *transactional {
+            "the migration was rolled back and is not recorded"
+        } else {
+            "it runs without a transaction (transaction = false), so statements before this one \
+             may have taken effect; it is not recorded"
+        }
+    )]
+    MigrationFailed {
+        /// Version of the failed migration.
+        version: u32,
+        /// Its description.
+        description: String,
+        /// 1-based number of the failing statement within the migration.
+        statement: usize,
+        /// The failing statement, shortened to one line.
+        sql: String,
+        /// SQLite's own message.
+        message: String,
+        /// Whether the migration ran in a transaction (and so left nothing behind).
+        transactional: bool,
+        /// The underlying error.
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    /// A migration tried to end or start a transaction itself.
+    #[error(
+        "migration {version} ({description:?}) statement {statement} `{sql}` would end the \
+         transaction the migration runs in: remove it (each migration already commits as a \
+         whole), or set transaction = false to manage transactions yourself; the migration \
+         was rolled back and is not recorded"
+    )]
+    TransactionControl {
+        /// Version of the migration.
+        version: u32,
+        /// Its description.
+        description: String,
+        /// 1-based number of the statement.
+        statement: usize,
+        /// The statement, shortened to one line.
+        sql: String,
+    },
+
+    /// A migration left rows that break a foreign key.
+    #[error(
+        "migration {version} ({description:?}) left {count} foreign-key violation(s), e.g. \
+         {examples}; {}",
+        if *transactional {
+            "the migration was rolled back and is not recorded"
+        } else {
+            "it ran without a transaction, so its changes stay; it is not recorded"
+        }
+    )]
+    ForeignKeyViolation {
+        /// Version of the migration.
+        version: u32,
+        /// Its description.
+        description: String,
+        /// How many rows violate a foreign key.
+        count: usize,
+        /// The first few, as `table rowid N references parent`.
+        examples: String,
+        /// Whether the migration ran in a transaction.
+        transactional: bool,
+    },
+
+    /// The connection is inside a transaction; migrations need their own.
+    #[error("the connection is inside a transaction; apply migrations outside of one")]
+    InTransaction,
+
+    /// Any other SQLite error.
+    #[error("{}", sqlite_message(.0))]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+impl Error {
+    /// Turns an SQLite error met outside a migration's own statements (while
+    /// opening, locking or reading) into the variant a user can act on;
+    /// `timeout` is the busy timeout in force, for the message.
+    pub fn from_sqlite(error: rusqlite::Error, timeout: Duration) -> Error {
+        use rusqlite::ErrorCode as C;
+        match error.sqlite_error_code() {
+            Some(C::DatabaseBusy | C::DatabaseLocked) => Error::Busy { timeout },
+            Some(C::NotADatabase) => Error::NotADatabase,
+            Some(C::ReadOnly) => Error::ReadOnly,
+            Some(C::CannotOpen) => Error::CannotOpen(sqlite_message(&error)),
+            _ => Error::Sqlite(error),
+        }
+    }
+}
+
+/// SQLite's own message, without rusqlite's decoration.
+pub(crate) fn sqlite_message(error: &rusqlite::Error) -> String {
+    match error {
+        rusqlite::Error::SqliteFailure(e, Some(msg)) if !msg.is_empty() => {
+            let _ = e;
+            msg.clone()
+        }
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn describe_problems(problems: &[crate::Problem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+pub(crate) fn format_duration(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 1000.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{:.2} s", ms / 1000.0)
+    }
+}

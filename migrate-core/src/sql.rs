@@ -1,0 +1,110 @@
+//! Small lexical helpers over SQL text. Statements themselves are always
+//! split and parsed by SQLite; these only look at what surrounds them.
+
+/// The text with leading whitespace, `;` and SQL comments removed.
+fn skip_trivia(mut s: &str) -> &str {
+    loop {
+        let trimmed = s.trim_start_matches(|c: char| c.is_whitespace() || c == ';');
+        if let Some(rest) = trimmed.strip_prefix("--") {
+            s = rest.split_once('\n').map_or("", |(_, after)| after);
+        } else if let Some(rest) = trimmed.strip_prefix("/*") {
+            s = rest.split_once("*/").map_or("", |(_, after)| after);
+        } else {
+            return trimmed;
+        }
+    }
+}
+
+/// True when `sql` holds no statement: only whitespace, `;` and comments.
+pub fn is_blank(sql: &str) -> bool {
+    skip_trivia(sql).is_empty()
+}
+
+/// The first `n` keywords of a statement, upper-cased, skipping comments.
+pub(crate) fn leading_keywords(sql: &str, n: usize) -> Vec<String> {
+    let mut words = Vec::with_capacity(n);
+    let mut rest = sql;
+    while words.len() < n {
+        rest = skip_trivia(rest);
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        if end == 0 {
+            break;
+        }
+        words.push(rest[..end].to_ascii_uppercase());
+        rest = &rest[end..];
+    }
+    words
+}
+
+/// True for a statement that would end the transaction a migration runs in
+/// (`COMMIT`, `END`, `ROLLBACK` but not `ROLLBACK TO`), or start another.
+pub(crate) fn controls_transaction(sql: &str) -> bool {
+    let words = leading_keywords(sql, 3);
+    match words.first().map(String::as_str) {
+        Some("COMMIT" | "END" | "BEGIN") => true,
+        Some("ROLLBACK") => {
+            let next = if words.get(1).map(String::as_str) == Some("TRANSACTION") {
+                words.get(2)
+            } else {
+                words.get(1)
+            };
+            next.map(String::as_str) != Some("TO")
+        }
+        _ => false,
+    }
+}
+
+/// A statement shortened to one line for messages: comments and runs of
+/// whitespace collapsed, cut at `max` characters.
+pub fn one_line(sql: &str, max: usize) -> String {
+    let collapsed = skip_trivia(sql)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if collapsed.chars().count() <= max {
+        collapsed
+    } else {
+        let cut: String = collapsed.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_means_no_statement() {
+        assert!(is_blank(""));
+        assert!(is_blank("  \n\t "));
+        assert!(is_blank("-- only a comment\n /* and another */ ;"));
+        assert!(!is_blank("-- comment\nSELECT 1"));
+        assert!(!is_blank("/* c */ VACUUM"));
+    }
+
+    #[test]
+    fn transaction_control_is_recognised_past_comments() {
+        assert!(controls_transaction("COMMIT"));
+        assert!(controls_transaction("-- done\n  end transaction"));
+        assert!(controls_transaction("/* x */ rollback"));
+        assert!(controls_transaction("BEGIN IMMEDIATE"));
+        assert!(!controls_transaction("ROLLBACK TO sp"));
+        assert!(!controls_transaction("rollback transaction to sp"));
+        assert!(!controls_transaction("SAVEPOINT sp"));
+        assert!(!controls_transaction(
+            "CREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; END"
+        ));
+        assert!(!controls_transaction("UPDATE t SET end_at = 1"));
+    }
+
+    #[test]
+    fn one_line_collapses_and_cuts() {
+        assert_eq!(
+            one_line("  CREATE TABLE t (\n   a INT\n)", 80),
+            "CREATE TABLE t ( a INT )"
+        );
+        assert_eq!(one_line("SELECT 123456789", 8), "SELECT …");
+    }
+}

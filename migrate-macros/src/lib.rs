@@ -1,0 +1,151 @@
+//! `embed_migrations!`: reads `migrations.toml` at build time, validates it
+//! with [`migrate_core::manifest::parse`] and embeds it as a static
+//! `MIGRATIONS: migrate_core::Migrations`.
+//!
+//! A malformed list fails the build with `migrations.toml:LINE:COL: what is
+//! wrong and how to fix it`. The file is also handed to `include_bytes!`, so
+//! cargo records it as an input of the crate and rebuilds, re-embedding it,
+//! whenever it is edited.
+
+use std::path::{Path, PathBuf};
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::parse::{Parse, ParseStream};
+use syn::{LitStr, Token};
+
+use migrate_core::{Migration, Migrations};
+
+/// Embeds the migrations of a `migrations.toml` as
+/// `pub static MIGRATIONS: migrate_core::Migrations`.
+///
+/// `embed_migrations!()` reads `migrations.toml` in the crate's directory
+/// (`CARGO_MANIFEST_DIR`); `embed_migrations!("path/to/migrations.toml")`
+/// reads another file, relative to that directory. The crate must depend on
+/// `migrate-core`.
+#[proc_macro]
+pub fn embed_migrations(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let args = syn::parse_macro_input!(input as Args);
+    expand(&args)
+        .unwrap_or_else(|e| e.to_compile_error())
+        .into()
+}
+
+/// The macro's argument: an optional path literal.
+struct Args {
+    path: Option<LitStr>,
+}
+
+impl Parse for Args {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.is_empty() {
+            return Ok(Args { path: None });
+        }
+        let path: LitStr = input.parse()?;
+        let _: Option<Token![,]> = input.parse()?;
+        if !input.is_empty() {
+            return Err(input.error(
+                "embed_migrations! takes at most one argument: the path of migrations.toml",
+            ));
+        }
+        Ok(Args { path: Some(path) })
+    }
+}
+
+fn expand(args: &Args) -> syn::Result<TokenStream> {
+    let span = args
+        .path
+        .as_ref()
+        .map_or_else(Span::call_site, LitStr::span);
+    let shown = args
+        .path
+        .as_ref()
+        .map_or_else(|| "migrations.toml".to_owned(), LitStr::value);
+    let full = resolve(&shown, span)?;
+    let full_str = full.to_str().ok_or_else(|| {
+        syn::Error::new(
+            span,
+            format!("the path {} is not valid UTF-8", full.display()),
+        )
+    })?;
+    let text = std::fs::read_to_string(&full).map_err(|e| {
+        syn::Error::new(
+            span,
+            format!(
+                "cannot read {shown} ({}): {e}; the path is relative to the crate's directory \
+                 (CARGO_MANIFEST_DIR)",
+                full.display()
+            ),
+        )
+    })?;
+
+    // Tracked as an input even when it is invalid, so fixing it rebuilds.
+    let track = quote! { const _: &[u8] = ::core::include_bytes!(#full_str); };
+    match migrate_core::manifest::parse(&text) {
+        Ok(manifest) => Ok(generate(&manifest.migrations, &track, &shown)),
+        Err(diagnostics) => {
+            let mut errors = diagnostics
+                .iter()
+                .map(|d| syn::Error::new(span, format!("{shown}:{}: {}", d.location, d.message)));
+            let mut combined = errors
+                .next()
+                .unwrap_or_else(|| syn::Error::new(span, format!("{shown} is invalid")));
+            combined.extend(errors);
+            let error = combined.to_compile_error();
+            Ok(quote! { #error #track })
+        }
+    }
+}
+
+fn resolve(path: &str, span: Span) -> syn::Result<PathBuf> {
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR").ok_or_else(|| {
+        syn::Error::new(
+            span,
+            "CARGO_MANIFEST_DIR is not set: build this crate with cargo",
+        )
+    })?;
+    Ok(Path::new(&dir).join(path))
+}
+
+/// The static data: no code runs at start-up to build the list. Each
+/// migration's statements and the list itself are separate statics, because
+/// a static's initializer cannot drop temporaries.
+fn generate(migrations: &Migrations, track: &TokenStream, shown: &str) -> TokenStream {
+    let sql_statics = migrations.iter().map(|m| {
+        let name = sql_ident(m);
+        let sql = m.sql();
+        let len = sql.len();
+        quote! {
+            static #name: [::std::borrow::Cow<'static, str>; #len] =
+                [#(::std::borrow::Cow::Borrowed(#sql)),*];
+        }
+    });
+    let entries = migrations.iter().map(|m| {
+        let version = m.version();
+        let description = m.description();
+        let transaction = m.is_transactional();
+        let sql = sql_ident(m);
+        quote! {
+            ::migrate_core::Migration::__embedded(#version, #description, &#sql, #transaction)
+        }
+    });
+    let count = migrations.len();
+    let database = match migrations.default_database() {
+        Some(db) => quote! { ::core::option::Option::Some(#db) },
+        None => quote! { ::core::option::Option::None },
+    };
+    let doc = format!("The migrations of `{shown}`, validated and embedded at build time.");
+    quote! {
+        #[doc = #doc]
+        pub static MIGRATIONS: ::migrate_core::Migrations = {
+            #track
+            #(#sql_statics)*
+            static LIST: [::migrate_core::Migration; #count] = [#(#entries),*];
+            ::migrate_core::Migrations::__embedded(&LIST, #database)
+        };
+    }
+}
+
+fn sql_ident(m: &Migration) -> proc_macro2::Ident {
+    quote::format_ident!("SQL_{}", m.version())
+}
