@@ -60,7 +60,8 @@ pub enum Error {
     /// A statement of a migration failed.
     #[error(
         "migration {version} ({description:?}) failed at statement {statement} `{sql}`: \
-         {message}; {}",
+         {}; {}",
+        sqlite_message(source),
         if *transactional {
             "the migration was rolled back and is not recorded"
         } else {
@@ -77,13 +78,11 @@ pub enum Error {
         statement: usize,
         /// The failing statement, shortened to one line.
         sql: String,
-        /// SQLite's own message.
-        message: String,
         /// Whether the migration ran in a transaction (and so left nothing behind).
         transactional: bool,
-        /// The underlying error.
+        /// SQLite's error, whose message the display quotes.
         #[source]
-        source: rusqlite::Error,
+        source: Box<rusqlite::Error>,
     },
 
     /// A migration tried to end or start a transaction itself.

@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 use rusqlite::fallible_iterator::FallibleIterator;
 use rusqlite::{Batch, Connection, TransactionBehavior};
 
-use crate::error::sqlite_message;
 use crate::sql::{controls_transaction, one_line};
 use crate::tracking::{self, AppliedMigration};
 use crate::{Error, Migration};
@@ -339,9 +338,8 @@ fn run_statements(conn: &Connection, m: &Migration) -> Result<(), Error> {
             description: m.description().to_owned(),
             statement: number,
             sql: one_line(sql, QUOTE_LEN),
-            message: sqlite_message(&source),
             transactional: m.is_transactional(),
-            source,
+            source: Box::new(source),
         };
         loop {
             let mut stmt = match batch.next() {
