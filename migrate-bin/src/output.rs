@@ -92,7 +92,11 @@ pub fn status(path: &Path, exists: bool, migrations: &Migrations, status: &Statu
     }
     s.push_str(&format!("\nPending ({}):\n", status.pending.len()));
     if status.pending.is_empty() {
-        s.push_str("  none: the database is up to date\n");
+        s.push_str(if status.problems.is_empty() {
+            "  none: the database is up to date\n"
+        } else {
+            "  none\n"
+        });
     }
     for m in status.pending.iter().filter_map(|&v| migrations.get(v)) {
         s.push_str(&format!("  {:>5}  {}\n", m.version(), m.description()));
