@@ -276,7 +276,8 @@ fn check_versions(entries: &[Spanned<RawMigration>], problems: &mut Problems<'_>
         let line_of = |offset: usize| Location::of_offset(problems.text, offset).line;
         let prev_version = previous.map_or(0, |p| p.0);
 
-        if version < 1 || version > i64::from(u32::MAX) {
+        let in_range = (1..=i64::from(u32::MAX)).contains(&version);
+        if !in_range {
             problems.push(
                 span,
                 format!(
@@ -303,14 +304,16 @@ fn check_versions(entries: &[Spanned<RawMigration>], problems: &mut Problems<'_>
             problems.push(span, msg);
         } else if version > prev_version + 1 {
             // Missing versions that appear later are reported there as out of order.
-            let missing: Vec<i64> = (prev_version + 1..version)
-                .filter(|v| !all.contains_key(v))
-                .collect();
-            if !missing.is_empty() {
-                let what = match missing.as_slice() {
-                    [one] => format!("version {one} is missing"),
-                    [first, .., last] => format!("versions {first} to {last} are missing"),
-                    [] => unreachable!("checked non-empty"),
+            // Only the two ends are searched, each within entries.len() + 1 steps:
+            // the range itself may hold billions of versions (version = 20240101).
+            let missing = |v: &i64| !all.contains_key(v);
+            let first = (prev_version + 1..version).find(missing);
+            let last = (prev_version + 1..version).rev().find(missing);
+            if let (Some(first), Some(last)) = (first, last) {
+                let what = if first == last {
+                    format!("version {first} is missing")
+                } else {
+                    format!("versions {first} to {last} are missing")
                 };
                 let after = match previous {
                     Some((p, at)) => format!("after version {p} (line {}) comes", line_of(at)),
@@ -325,7 +328,9 @@ fn check_versions(entries: &[Spanned<RawMigration>], problems: &mut Problems<'_>
             }
         }
         first_seen.entry(version).or_insert(here);
-        if version > prev_version {
+        // An out-of-range version is reported above; it must not become the
+        // version the next ones are compared with (nor overflow `+ 1`).
+        if in_range && version > prev_version {
             previous = Some((version, here));
         }
     }
@@ -334,12 +339,20 @@ fn check_versions(entries: &[Spanned<RawMigration>], problems: &mut Problems<'_>
 /// Turns a TOML or serde error into a diagnostic with a fix where one is clear.
 fn toml_diagnostic(text: &str, error: &toml::de::Error) -> Diagnostic {
     let span = error.span().unwrap_or(0..0);
-    let message = error.message().trim().to_owned();
+    // serde names the Rust type; say what to write instead.
+    let message = error
+        .message()
+        .trim()
+        .replace("expected i64", "expected a whole number");
     let hint = if message.starts_with("unknown field") {
         " (check the spelling: a migration takes `version`, `description`, `sql` and \
          `transaction`; the file itself takes `database` and [[migration]] entries)"
     } else if message.starts_with("missing field") {
         " (every [[migration]] needs `version`, `description` and `sql`)"
+    } else if message.starts_with("invalid type") && message.ends_with("expected a sequence") {
+        // Only `migration` is a sequence: typically `[migration]` for `[[migration]]`.
+        " (`migration` is a list: start each migration with a [[migration]] header, \
+         with double brackets)"
     } else if message.starts_with("invalid type") {
         " (`version` is a whole number, `description` a string, `sql` a string or an array \
          of strings, `transaction` true or false)"

@@ -41,6 +41,13 @@ impl Parse for Args {
         if input.is_empty() {
             return Ok(Args { path: None });
         }
+        if !input.peek(LitStr) {
+            return Err(input.error(
+                "embed_migrations! takes the path of migrations.toml as a string literal, \
+                 relative to the crate's directory, e.g. embed_migrations!(\"migrations.toml\"), \
+                 or no argument for migrations.toml",
+            ));
+        }
         let path: LitStr = input.parse()?;
         let _: Option<Token![,]> = input.parse()?;
         if !input.is_empty() {

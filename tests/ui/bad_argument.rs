@@ -1,0 +1,3 @@
+migrate_macros::embed_migrations!(migrations_toml);
+
+fn main() {}

@@ -1,0 +1,3 @@
+migrate_macros::embed_migrations!("ui/duplicate.toml");
+
+fn main() {}

@@ -1,0 +1,3 @@
+migrate_macros::embed_migrations!("ui/does_not_exist.toml");
+
+fn main() {}

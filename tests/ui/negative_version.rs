@@ -1,0 +1,3 @@
+migrate_macros::embed_migrations!("ui/negative_version.toml");
+
+fn main() {}

@@ -1,0 +1,3 @@
+migrate_macros::embed_migrations!("ui/single_brackets.toml");
+
+fn main() {}

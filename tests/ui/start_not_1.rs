@@ -1,0 +1,3 @@
+migrate_macros::embed_migrations!("ui/start_not_1.toml");
+
+fn main() {}

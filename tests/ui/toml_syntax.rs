@@ -1,0 +1,3 @@
+migrate_macros::embed_migrations!("ui/toml_syntax.toml");
+
+fn main() {}

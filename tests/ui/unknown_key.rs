@@ -1,0 +1,3 @@
+migrate_macros::embed_migrations!("ui/unknown_key.toml");
+
+fn main() {}
