@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use migrate_core::rusqlite::{Connection, OpenFlags};
+use migrate_core::rusqlite::{Connection, OpenFlags, ffi};
 use migrate_core::{Error, Migrations, Migrator};
 
 use crate::output;
@@ -174,11 +174,7 @@ fn execute(
     }
     // status, version and history never create or change a database.
     let conn = if path.exists() {
-        Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(opening)?
+        open_for_reading(path)?
     } else {
         // A missing file is a database at version 0 with everything pending.
         Connection::open_in_memory().map_err(Error::from)?
@@ -191,6 +187,40 @@ fn execute(
         Command::Apply => unreachable!("handled above"),
     }
     Ok(())
+}
+
+/// Opens an existing database to read it: read-only, unless a process died
+/// in the middle of a write (a migration killed half-way) and left a hot
+/// rollback journal. A read-only connection can then read nothing
+/// (SQLITE_READONLY_ROLLBACK, which would be reported as a permissions
+/// problem); a writable one rolls the journal back on its first read, as
+/// every opener of the file does, restoring the last committed state.
+fn open_for_reading(path: &Path) -> Result<Connection, Error> {
+    let read_only = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(opening)?;
+    // Not the default 5 s wait when the file is locked: the command itself
+    // waits, for --busy-timeout.
+    read_only.busy_timeout(Duration::ZERO).map_err(opening)?;
+    let probe = read_only.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()));
+    let hot_journal = probe
+        .as_ref()
+        .err()
+        .and_then(|e| e.sqlite_error())
+        .is_some_and(|e| e.extended_code == ffi::SQLITE_READONLY_ROLLBACK);
+    if !hot_journal {
+        // Any other error (busy, not a database) is met again, and reported,
+        // by the command itself.
+        return Ok(read_only);
+    }
+    drop(read_only);
+    Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(opening)
 }
 
 fn opening(e: migrate_core::rusqlite::Error) -> Error {
