@@ -19,6 +19,7 @@ Examples:
   migrate --database app.db apply  apply to app.db
   migrate version                  print the current version number alone
   migrate history                  every applied migration with its time
+  migrate schema                   the schema the migrations produce (proved at build time)
 
 The database is --database, else $MIGRATE_DATABASE, else `database` in migrations.toml.
 
@@ -63,6 +64,9 @@ enum Command {
     /// List every applied migration with its version, description and time
     #[command(after_help = "Example:\n  migrate history --database chatbot.db")]
     History,
+    /// Print the schema the migrations produce, as the build proved it (no database needed)
+    #[command(after_help = "Example:\n  migrate schema > schema.sql")]
+    Schema,
 }
 
 fn parse_seconds(s: &str) -> Result<f64, String> {
@@ -93,6 +97,10 @@ where
         }
     };
     let command = cli.command.unwrap_or(Command::Status);
+    if command == Command::Schema {
+        output::schema(migrations);
+        return ExitCode::SUCCESS;
+    }
     let Some(path) = cli
         .database
         .filter(|p| !p.as_os_str().is_empty())
@@ -184,7 +192,7 @@ fn execute(
         Command::Status => output::status(path, path.exists(), migrations, &status),
         Command::Version => output::version(&status),
         Command::History => output::history(&status),
-        Command::Apply => unreachable!("handled above"),
+        Command::Apply | Command::Schema => unreachable!("handled above"),
     }
     Ok(())
 }

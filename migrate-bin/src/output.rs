@@ -132,3 +132,11 @@ pub fn history(status: &Status) {
     }
     out(&s);
 }
+
+pub fn schema(migrations: &Migrations) {
+    out(&format!(
+        "-- Schema after version {}, as the build applied every migration to SQLite.\n{}",
+        migrations.latest_version(),
+        migrations.final_schema()
+    ));
+}

@@ -80,6 +80,13 @@ pub enum Error {
         sql: String,
         /// Whether the migration ran in a transaction (and so left nothing behind).
         transactional: bool,
+        /// 0-based index of the `sql` item holding the statement.
+        item: usize,
+        /// Byte offset of the statement's start within that item.
+        offset: usize,
+        /// Byte offset within the item where SQLite located the error, when it
+        /// could (syntax errors, unknown names).
+        error_offset: Option<usize>,
         /// SQLite's error, whose message the display quotes.
         #[source]
         source: Box<rusqlite::Error>,
@@ -101,6 +108,10 @@ pub enum Error {
         statement: usize,
         /// The statement, shortened to one line.
         sql: String,
+        /// 0-based index of the `sql` item holding the statement.
+        item: usize,
+        /// Byte offset of the statement's start within that item.
+        offset: usize,
     },
 
     /// A migration left rows that break a foreign key.

@@ -54,8 +54,10 @@ mod error;
 pub mod manifest;
 mod model;
 mod runner;
+pub mod schema;
 pub mod sql;
 mod tracking;
+pub mod verify;
 
 use std::path::Path;
 

@@ -23,6 +23,48 @@ pub struct Manifest {
     pub migrations: Migrations,
     /// Where each migration's entry starts, parallel to `migrations`.
     pub locations: Vec<Location>,
+    /// Where each `sql` item of each migration came from, parallel to
+    /// `migrations` and to each migration's items.
+    pub origins: Vec<Vec<SqlOrigin>>,
+    /// The `sql_file` paths read, as written, for build tools to track.
+    pub sql_files: Vec<String>,
+}
+
+/// Where one `sql` item of a migration came from, so that an offset inside
+/// the SQL can be shown as a line and column of the file the user edits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqlOrigin {
+    /// A string in `migrations.toml`.
+    Toml {
+        /// The whole string literal.
+        span: Range<usize>,
+        /// Where the string's value starts in the file, when the value is the
+        /// file's text verbatim (no escapes), so offsets inside map exactly.
+        content: Option<usize>,
+    },
+    /// A file named by `sql_file`, whose whole text is the item.
+    File {
+        /// The path as written, relative to `migrations.toml`'s directory.
+        path: String,
+    },
+}
+
+impl SqlOrigin {
+    /// The file (`None`: `migrations.toml` itself) and location of byte
+    /// `offset` of the item's SQL text `sql`, given the manifest's `text`.
+    pub fn locate(&self, text: &str, sql: &str, offset: usize) -> (Option<&str>, Location) {
+        match self {
+            SqlOrigin::Toml {
+                content: Some(start),
+                ..
+            } => (
+                None,
+                Location::of_offset(text, start + offset.min(sql.len())),
+            ),
+            SqlOrigin::Toml { span, .. } => (None, Location::of_offset(text, span.start)),
+            SqlOrigin::File { path } => (Some(path), Location::of_offset(sql, offset)),
+        }
+    }
 }
 
 /// A 1-based line and column in `migrations.toml`.
@@ -62,6 +104,30 @@ pub struct Diagnostic {
     pub location: Location,
     /// What is wrong and how to fix it.
     pub message: String,
+    /// The `sql_file` (relative to `migrations.toml`'s directory) that the
+    /// location is in; `None` when it is in `migrations.toml` itself.
+    pub file: Option<String>,
+}
+
+impl Diagnostic {
+    /// `PATH:LINE:COL: message`, where `manifest_path` is how to show the
+    /// path of `migrations.toml`.
+    pub fn render(&self, manifest_path: &str) -> String {
+        match &self.file {
+            None => format!("{manifest_path}:{}: {}", self.location, self.message),
+            Some(file) => {
+                let dir = std::path::Path::new(manifest_path)
+                    .parent()
+                    .unwrap_or(std::path::Path::new(""));
+                format!(
+                    "{}:{}: {}",
+                    dir.join(file).display(),
+                    self.location,
+                    self.message
+                )
+            }
+        }
+    }
 }
 
 /// Every problem found in one `migrations.toml`, displayed one per line as
@@ -80,7 +146,7 @@ impl fmt::Display for ManifestError {
             if i > 0 {
                 writeln!(f)?;
             }
-            write!(f, "{}:{}: {}", self.path, d.location, d.message)?;
+            f.write_str(&d.render(&self.path))?;
         }
         Ok(())
     }
@@ -99,7 +165,8 @@ struct RawManifest {
 struct RawMigration {
     version: Spanned<i64>,
     description: Spanned<String>,
-    sql: Spanned<RawSql>,
+    sql: Option<Spanned<RawSql>>,
+    sql_file: Option<Spanned<String>>,
     transaction: Option<bool>,
 }
 
@@ -138,13 +205,29 @@ impl<'de> Deserialize<'de> for RawSql {
     }
 }
 
-/// Parses and validates the text of a `migrations.toml`.
+/// Parses and validates the text of a `migrations.toml`, without reading any
+/// `sql_file` (an entry that has one is reported as an error); see
+/// [`parse_with`].
+pub fn parse(text: &str) -> Result<Manifest, Vec<Diagnostic>> {
+    parse_with(text, &mut |_| {
+        Err(std::io::Error::other(
+            "sql_file can only be read when migrations.toml's directory is known",
+        ))
+    })
+}
+
+/// Parses and validates the text of a `migrations.toml`, reading each
+/// `sql_file` through `read_sql_file` (given the path as written).
 ///
 /// Checks, each reported with its location and a fix: TOML syntax; unknown,
 /// missing and mistyped keys; versions that do not start at 1 and rise by
 /// exactly 1 in file order (gaps, duplicates, disorder); empty descriptions;
-/// empty SQL and blank statements; an empty `database` path.
-pub fn parse(text: &str) -> Result<Manifest, Vec<Diagnostic>> {
+/// empty SQL and blank statements; unreadable or empty SQL files; an empty
+/// `database` path.
+pub fn parse_with(
+    text: &str,
+    read_sql_file: &mut dyn FnMut(&str) -> std::io::Result<String>,
+) -> Result<Manifest, Vec<Diagnostic>> {
     let raw: RawManifest = toml::from_str(text).map_err(|e| vec![toml_diagnostic(text, &e)])?;
     let mut problems = Problems {
         text,
@@ -165,6 +248,8 @@ pub fn parse(text: &str) -> Result<Manifest, Vec<Diagnostic>> {
 
     let mut list = Vec::with_capacity(raw.migration.len());
     let mut locations = Vec::with_capacity(raw.migration.len());
+    let mut origins = Vec::with_capacity(raw.migration.len());
+    let mut sql_files = Vec::new();
     for entry in &raw.migration {
         let m = entry.get_ref();
         let version = *m.version.get_ref();
@@ -178,43 +263,98 @@ pub fn parse(text: &str) -> Result<Manifest, Vec<Diagnostic>> {
                 ),
             );
         }
-        let sql: Vec<String> = match m.sql.get_ref() {
-            RawSql::One(s) => {
-                if is_blank(s) {
-                    problems.push(
-                        m.sql.span(),
-                        format!(
-                            "the sql of version {version} has no statement (it is empty, \
-                             whitespace or comments): write the SQL the migration runs"
-                        ),
-                    );
-                }
-                vec![s.clone()]
+        let toml_item = |value: &Spanned<String>| SqlOrigin::Toml {
+            span: value.span(),
+            content: content_start(text, value.span(), value.get_ref()),
+        };
+        let (sql, origin): (Vec<String>, Vec<SqlOrigin>) = match (&m.sql, &m.sql_file) {
+            (Some(_), Some(file)) => {
+                problems.push(
+                    file.span(),
+                    format!("version {version} has both `sql` and `sql_file`: keep one of them"),
+                );
+                (Vec::new(), Vec::new())
             }
-            RawSql::Many(items) => {
-                if items.is_empty() {
-                    problems.push(
-                        m.sql.span(),
-                        format!(
-                            "the sql of version {version} is an empty list: give at least one \
-                             statement, e.g. sql = [\"CREATE TABLE ...\"]"
-                        ),
-                    );
-                }
-                for (i, item) in items.iter().enumerate() {
-                    if is_blank(item.get_ref()) {
+            (None, None) => {
+                let start = entry.span().start;
+                problems.push(
+                    start..start + header_len(text, start),
+                    "missing field `sql` (every [[migration]] needs `version`, `description` \
+                     and `sql`, or `sql_file` naming a file of SQL)",
+                );
+                (Vec::new(), Vec::new())
+            }
+            (None, Some(file)) => {
+                let path = file.get_ref();
+                match read_sql_file(path) {
+                    Err(e) => {
                         problems.push(
-                            item.span(),
+                            file.span(),
                             format!(
-                                "statement {} of version {version} has no SQL (it is empty, \
-                                 whitespace or comments): remove it or write the statement",
-                                i + 1
+                                "cannot read sql_file \"{path}\" of version {version}: {e}; \
+                                 the path is relative to the directory of migrations.toml"
+                            ),
+                        );
+                        (Vec::new(), Vec::new())
+                    }
+                    Ok(contents) => {
+                        if is_blank(&contents) {
+                            problems.push(
+                                file.span(),
+                                format!(
+                                    "sql_file \"{path}\" of version {version} has no \
+                                     statement (it is empty, whitespace or comments)"
+                                ),
+                            );
+                        }
+                        sql_files.push(path.clone());
+                        (vec![contents], vec![SqlOrigin::File { path: path.clone() }])
+                    }
+                }
+            }
+            (Some(sql), None) => match sql.get_ref() {
+                RawSql::One(s) => {
+                    if is_blank(s) {
+                        problems.push(
+                            sql.span(),
+                            format!(
+                                "the sql of version {version} has no statement (it is empty, \
+                                 whitespace or comments): write the SQL the migration runs"
                             ),
                         );
                     }
+                    let value = Spanned::new(sql.span(), s.clone());
+                    (vec![s.clone()], vec![toml_item(&value)])
                 }
-                items.iter().map(|s| s.get_ref().clone()).collect()
-            }
+                RawSql::Many(items) => {
+                    if items.is_empty() {
+                        problems.push(
+                            sql.span(),
+                            format!(
+                                "the sql of version {version} is an empty list: give at least \
+                                 one statement, e.g. sql = [\"CREATE TABLE ...\"]"
+                            ),
+                        );
+                    }
+                    for (i, item) in items.iter().enumerate() {
+                        if is_blank(item.get_ref()) {
+                            problems.push(
+                                item.span(),
+                                format!(
+                                    "statement {} of version {version} has no SQL (it is \
+                                     empty, whitespace or comments): remove it or write the \
+                                     statement",
+                                    i + 1
+                                ),
+                            );
+                        }
+                    }
+                    (
+                        items.iter().map(|s| s.get_ref().clone()).collect(),
+                        items.iter().map(toml_item).collect(),
+                    )
+                }
+            },
         };
         let mut migration = Migration::new(
             u32::try_from(version).unwrap_or(0),
@@ -226,6 +366,7 @@ pub fn parse(text: &str) -> Result<Manifest, Vec<Diagnostic>> {
         }
         list.push(migration);
         locations.push(Location::of_offset(text, entry.span().start));
+        origins.push(origin);
     }
 
     if !problems.list.is_empty() {
@@ -235,7 +376,42 @@ pub fn parse(text: &str) -> Result<Manifest, Vec<Diagnostic>> {
     Ok(Manifest {
         migrations: Migrations::from_parts(list, raw.database.map(Spanned::into_inner)),
         locations,
+        origins,
+        sql_files,
     })
+}
+
+/// Length of the `[[migration]]` header at `start`, to underline just it.
+fn header_len(text: &str, start: usize) -> usize {
+    text.get(start..)
+        .and_then(|rest| rest.find('\n'))
+        .map_or(text.len().saturating_sub(start), |n| {
+            text[start..start + n].trim_end().len()
+        })
+}
+
+/// Where a string literal's value starts in `text`, when the literal holds
+/// the value verbatim (no escapes); multi-line strings drop the newline
+/// that follows their opening quotes.
+fn content_start(text: &str, span: Range<usize>, value: &str) -> Option<usize> {
+    let raw = text.get(span.clone())?;
+    for delim in ["\"\"\"", "'''", "\"", "'"] {
+        if raw.len() >= 2 * delim.len() && raw.starts_with(delim) && raw.ends_with(delim) {
+            let mut inner = &raw[delim.len()..raw.len() - delim.len()];
+            let mut start = span.start + delim.len();
+            if delim.len() == 3 {
+                for newline in ["\r\n", "\n"] {
+                    if let Some(rest) = inner.strip_prefix(newline) {
+                        inner = rest;
+                        start += newline.len();
+                        break;
+                    }
+                }
+            }
+            return (inner == value).then_some(start);
+        }
+    }
+    None
 }
 
 struct Problems<'a> {
@@ -249,6 +425,7 @@ impl Problems<'_> {
             location: Location::of_offset(self.text, span.start),
             span,
             message: message.into(),
+            file: None,
         });
     }
 }
@@ -345,10 +522,12 @@ fn toml_diagnostic(text: &str, error: &toml::de::Error) -> Diagnostic {
         .trim()
         .replace("expected i64", "expected a whole number");
     let hint = if message.starts_with("unknown field") {
-        " (check the spelling: a migration takes `version`, `description`, `sql` and \
-         `transaction`; the file itself takes `database` and [[migration]] entries)"
+        " (check the spelling: a migration takes `version`, `description`, `sql` or \
+         `sql_file`, and `transaction`; the file itself takes `database` and [[migration]] \
+         entries)"
     } else if message.starts_with("missing field") {
-        " (every [[migration]] needs `version`, `description` and `sql`)"
+        " (every [[migration]] needs `version`, `description` and `sql`, or `sql_file` \
+         naming a file of SQL)"
     } else if message.starts_with("invalid type") && message.ends_with("expected a sequence") {
         // Only `migration` is a sequence: typically `[migration]` for `[[migration]]`.
         " (`migration` is a list: start each migration with a [[migration]] header, \
@@ -363,19 +542,22 @@ fn toml_diagnostic(text: &str, error: &toml::de::Error) -> Diagnostic {
         location: Location::of_offset(text, span.start),
         span,
         message: format!("{message}{hint}"),
+        file: None,
     }
 }
 
 impl Migrations {
-    /// Parses and validates a `migrations.toml` at run time; `path` is only
-    /// used in the error's messages. `embed_migrations!` does the same at
-    /// build time.
+    /// Parses, validates and proves a `migrations.toml` at run time, exactly
+    /// as `embed_migrations!` does at build time (every migration is applied
+    /// to an in-memory database); `path` is only used in the messages.
+    /// `sql_file` entries are refused: they need a directory to be read from.
     pub fn from_toml(text: &str, path: &str) -> Result<Migrations, ManifestError> {
-        parse(text)
-            .map(|m| m.migrations)
-            .map_err(|diagnostics| ManifestError {
-                path: path.to_owned(),
-                diagnostics,
-            })
+        let error = |diagnostics| ManifestError {
+            path: path.to_owned(),
+            diagnostics,
+        };
+        let manifest = parse(text).map_err(error)?;
+        let proof = crate::verify::prove_manifest(&manifest, text).map_err(|d| error(vec![d]))?;
+        Ok(manifest.migrations.with_proof(&proof))
     }
 }

@@ -7,6 +7,9 @@
 use std::borrow::Cow;
 use std::ops::Deref;
 
+use crate::schema::{Fingerprint, Schema};
+use crate::verify::Proof;
+
 /// One migration: a version, a description and the SQL that moves a database
 /// from `version - 1` to `version`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +94,11 @@ impl Migration {
 pub struct Migrations {
     list: Cow<'static, [Migration]>,
     default_database: Option<Cow<'static, str>>,
+    /// The schema fingerprint after each version, 32 bytes each, version 1
+    /// first: one flat byte string embeds (and compiles) fastest.
+    fingerprints: Cow<'static, [u8]>,
+    /// The schema after the last migration, as SQL.
+    schema: Cow<'static, str>,
 }
 
 impl Migrations {
@@ -99,6 +107,8 @@ impl Migrations {
     pub const fn __embedded(
         list: &'static [Migration],
         default_database: Option<&'static str>,
+        fingerprints: &'static [u8],
+        schema: &'static str,
     ) -> Self {
         let default_database = match default_database {
             Some(path) => Some(Cow::Borrowed(path)),
@@ -107,6 +117,8 @@ impl Migrations {
         Migrations {
             list: Cow::Borrowed(list),
             default_database,
+            fingerprints: Cow::Borrowed(fingerprints),
+            schema: Cow::Borrowed(schema),
         }
     }
 
@@ -114,7 +126,43 @@ impl Migrations {
         Migrations {
             list: list.into(),
             default_database: default_database.map(Cow::Owned),
+            fingerprints: Cow::Borrowed(&[]),
+            schema: Cow::Borrowed(""),
         }
+    }
+
+    /// These migrations with the results of their proof.
+    pub(crate) fn with_proof(mut self, proof: &Proof) -> Self {
+        self.fingerprints = proof
+            .fingerprints
+            .iter()
+            .flat_map(|f| f.0)
+            .collect::<Vec<u8>>()
+            .into();
+        self.schema = proof.schema.to_sql().into();
+        self
+    }
+
+    /// The fingerprint of the schema a database should have at `version`,
+    /// as the build computed it by applying migrations 1 to `version`
+    /// (version 0: the empty schema); `None` for a version this build does
+    /// not have, or for migrations that were never proven.
+    pub fn expected_schema(&self, version: u32) -> Option<Fingerprint> {
+        if version == 0 {
+            return Some(Schema::default().fingerprint());
+        }
+        let start = usize::try_from(version)
+            .ok()?
+            .checked_sub(1)?
+            .checked_mul(32)?;
+        let bytes: [u8; 32] = self.fingerprints.get(start..start + 32)?.try_into().ok()?;
+        Some(Fingerprint(bytes))
+    }
+
+    /// The schema after the last migration, as `CREATE` statements, as the
+    /// build's proof left it.
+    pub fn final_schema(&self) -> &str {
+        &self.schema
     }
 
     /// The `database` setting of `migrations.toml`: the path the CLI uses when

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use rusqlite::fallible_iterator::FallibleIterator;
 use rusqlite::{Batch, Connection, TransactionBehavior};
 
-use crate::sql::{controls_transaction, one_line};
+use crate::sql::{controls_transaction, one_line, skip_trivia};
 use crate::tracking::{self, AppliedMigration};
 use crate::{Error, Migration};
 
@@ -187,16 +187,18 @@ impl<'m> Migrator<'m> {
         }
         // Cheap look first, without the write lock: the common start-up case
         // (nothing pending) then never writes, and works on read-only files.
-        let status = self.status(conn)?;
-        if !status.problems.is_empty() {
-            return Err(Error::Inconsistent {
-                problems: status.problems,
-            });
-        }
-        if status.pending.is_empty() {
+        conn.busy_timeout(self.busy_timeout)
+            .map_err(|e| self.classify(e))?;
+        let (version, next) = {
+            let tx = conn.unchecked_transaction().map_err(|e| self.classify(e))?;
+            let state = self.locked_state(&tx)?;
+            tx.commit().map_err(|e| self.classify(e))?;
+            state
+        };
+        if next.is_none() {
             return Ok(ApplyReport {
                 applied: Vec::new(),
-                version: status.current_version,
+                version,
             });
         }
 
@@ -231,14 +233,9 @@ impl<'m> Migrator<'m> {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(|e| self.classify(e))?;
             tracking::ensure(&tx).map_err(|e| self.reclassify(e))?;
-            let status = self.assess(tracking::read(&tx).map_err(|e| self.reclassify(e))?);
-            report.version = status.current_version;
-            if !status.problems.is_empty() {
-                return Err(Error::Inconsistent {
-                    problems: status.problems,
-                });
-            }
-            let Some(migration) = status.pending.first().and_then(|&v| self.get(v)) else {
+            let (version, next) = self.locked_state(&tx)?;
+            report.version = version;
+            let Some(migration) = next else {
                 tx.commit().map_err(|e| self.classify(e))?;
                 return Ok(report);
             };
@@ -273,7 +270,33 @@ impl<'m> Migrator<'m> {
     }
 
     fn get(&self, version: u32) -> Option<&'m Migration> {
-        self.migrations.iter().find(|m| m.version() == version)
+        // Versions are 1..=N in order; check rather than trust it.
+        let index = usize::try_from(version).ok()?.checked_sub(1)?;
+        self.migrations
+            .get(index)
+            .filter(|m| m.version() == version)
+            .or_else(|| self.migrations.iter().find(|m| m.version() == version))
+    }
+
+    /// The database's version and the next migration to apply, or the
+    /// problems that forbid applying. Reads one aggregate row when the record
+    /// is consistent, which is the normal case, and every row only to name
+    /// the problems when it is not.
+    fn locked_state(&self, conn: &Connection) -> Result<(i64, Option<&'m Migration>), Error> {
+        let (count, min, max) = tracking::summary(conn).map_err(|e| self.reclassify(e))?;
+        let latest = self.migrations.last().map_or(0, |m| i64::from(m.version()));
+        if count == max && (count == 0 || min == 1) && max <= latest {
+            let next = u32::try_from(max + 1).ok().and_then(|v| self.get(v));
+            return Ok((max, next));
+        }
+        let status = self.assess(tracking::read(conn).map_err(|e| self.reclassify(e))?);
+        if !status.problems.is_empty() {
+            return Err(Error::Inconsistent {
+                problems: status.problems,
+            });
+        }
+        let next = status.pending.first().and_then(|&v| self.get(v));
+        Ok((status.current_version, next))
     }
 
     /// Compares the recorded rows with this build's list.
@@ -329,27 +352,43 @@ impl<'m> Migrator<'m> {
 /// and a failure names the statement.
 fn run_statements(conn: &Connection, m: &Migration) -> Result<(), Error> {
     let mut number = 0;
-    for item in m.sql() {
+    for (item_index, item) in m.sql().enumerate() {
         let mut batch = Batch::new(conn, item);
-        // Where the next statement starts in `item`, for quoting it on failure.
+        // Where the next statement starts in `item`, for pointing at it.
         let mut cursor = 0;
-        let fail = |number: usize, sql: &str, source: rusqlite::Error| Error::MigrationFailed {
-            version: m.version(),
-            description: m.description().to_owned(),
-            statement: number,
-            sql: one_line(sql, QUOTE_LEN),
-            transactional: m.is_transactional(),
-            source: Box::new(source),
+        // `base` is where the text SQLite was handed starts: its error
+        // offsets count from there.
+        let fail = |number: usize, start: usize, base: usize, sql: &str, source| {
+            let error_offset = match &source {
+                rusqlite::Error::SqlInputError { offset, .. } => usize::try_from(*offset)
+                    .ok()
+                    .map(|o| (base + o).min(item.len())),
+                _ => None,
+            };
+            Error::MigrationFailed {
+                version: m.version(),
+                description: m.description().to_owned(),
+                statement: number,
+                sql: one_line(sql, QUOTE_LEN),
+                transactional: m.is_transactional(),
+                item: item_index,
+                offset: start,
+                error_offset,
+                source: Box::new(source),
+            }
         };
         loop {
+            let rest = item.get(cursor..).unwrap_or("");
+            let start = cursor + (rest.len() - skip_trivia(rest).len());
             let mut stmt = match batch.next() {
                 Ok(Some(stmt)) => stmt,
                 Ok(None) => break,
-                Err(e) => return Err(fail(number + 1, item.get(cursor..).unwrap_or(item), e)),
+                Err(e) => return Err(fail(number + 1, start, cursor, rest, e)),
             };
             number += 1;
             let text = stmt.expanded_sql().unwrap_or_default();
-            if let Some(at) = item.get(cursor..).and_then(|rest| rest.find(text.as_str())) {
+            let base = cursor;
+            if let Some(at) = rest.find(text.as_str()) {
                 cursor += at + text.len();
             }
             if m.is_transactional() && controls_transaction(&text) {
@@ -358,6 +397,8 @@ fn run_statements(conn: &Connection, m: &Migration) -> Result<(), Error> {
                     description: m.description().to_owned(),
                     statement: number,
                     sql: one_line(&text, QUOTE_LEN),
+                    item: item_index,
+                    offset: start,
                 });
             }
             // Step through any rows (PRAGMA journal_mode returns one).
@@ -366,7 +407,7 @@ fn run_statements(conn: &Connection, m: &Migration) -> Result<(), Error> {
                 match rows.next() {
                     Ok(Some(_)) => {}
                     Ok(None) => break,
-                    Err(e) => return Err(fail(number, &text, e)),
+                    Err(e) => return Err(fail(number, start, base, &text, e)),
                 }
             }
         }

@@ -2,7 +2,7 @@
 //! split and parsed by SQLite; these only look at what surrounds them.
 
 /// The text with leading whitespace, `;` and SQL comments removed.
-fn skip_trivia(mut s: &str) -> &str {
+pub(crate) fn skip_trivia(mut s: &str) -> &str {
     loop {
         let trimmed = s.trim_start_matches(|c: char| c.is_whitespace() || c == ';');
         if let Some(rest) = trimmed.strip_prefix("--") {

@@ -146,6 +146,21 @@ pub(crate) fn read(conn: &Connection) -> Result<Vec<AppliedMigration>, Error> {
     Ok(rows)
 }
 
+/// `(count, min, max)` of the recorded versions, all 0 without the table:
+/// enough to tell, without reading every row, that exactly `1..=max` is
+/// recorded (versions are unique integers, so `count == max && min == 1`).
+pub(crate) fn summary(conn: &Connection) -> Result<(i64, i64, i64), Error> {
+    if !exists(conn)? {
+        return Ok((0, 0, 0));
+    }
+    Ok(conn.query_row(
+        "SELECT count(*), coalesce(min(version), 0), coalesce(max(version), 0) \
+         FROM schema_migrations",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?)
+}
+
 /// Whether `version` is recorded.
 pub(crate) fn is_recorded(conn: &Connection, version: u32) -> Result<bool, Error> {
     Ok(conn

@@ -14,6 +14,7 @@ use quote::quote;
 use syn::parse::{Parse, ParseStream};
 use syn::{LitStr, Token};
 
+use migrate_core::verify::{Proof, prove_manifest};
 use migrate_core::{Migration, Migrations};
 
 /// Embeds the migrations of a `migrations.toml` as
@@ -69,12 +70,6 @@ fn expand(args: &Args) -> syn::Result<TokenStream> {
         .as_ref()
         .map_or_else(|| "migrations.toml".to_owned(), LitStr::value);
     let full = resolve(&shown, span)?;
-    let full_str = full.to_str().ok_or_else(|| {
-        syn::Error::new(
-            span,
-            format!("the path {} is not valid UTF-8", full.display()),
-        )
-    })?;
     let text = std::fs::read_to_string(&full).map_err(|e| {
         syn::Error::new(
             span,
@@ -86,22 +81,46 @@ fn expand(args: &Args) -> syn::Result<TokenStream> {
         )
     })?;
 
-    // Tracked as an input even when it is invalid, so fixing it rebuilds.
-    let track = quote! { const _: &[u8] = ::core::include_bytes!(#full_str); };
-    match migrate_core::manifest::parse(&text) {
-        Ok(manifest) => Ok(generate(&manifest.migrations, &track, &shown)),
-        Err(diagnostics) => {
-            let mut errors = diagnostics
-                .iter()
-                .map(|d| syn::Error::new(span, format!("{shown}:{}: {}", d.location, d.message)));
-            let mut combined = errors
-                .next()
-                .unwrap_or_else(|| syn::Error::new(span, format!("{shown} is invalid")));
-            combined.extend(errors);
-            let error = combined.to_compile_error();
-            Ok(quote! { #error #track })
-        }
-    }
+    // Every file read is handed to include_bytes!, so cargo records it as an
+    // input of the crate and rebuilds (re-running this macro) when it changes.
+    let base = full.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut inputs = vec![full.clone()];
+    let parsed = migrate_core::manifest::parse_with(&text, &mut |file| {
+        let path = base.join(file);
+        let contents = std::fs::read_to_string(&path)?;
+        inputs.push(path);
+        Ok(contents)
+    });
+    let track = track(&inputs, span)?;
+    let diagnostics = match parsed {
+        Ok(manifest) => match prove_manifest(&manifest, &text) {
+            Ok(proof) => return Ok(generate(&manifest.migrations, &proof, &track, &shown)),
+            Err(diagnostic) => vec![diagnostic],
+        },
+        Err(diagnostics) => diagnostics,
+    };
+    let mut errors = diagnostics
+        .iter()
+        .map(|d| syn::Error::new(span, d.render(&shown)));
+    let mut combined = errors
+        .next()
+        .unwrap_or_else(|| syn::Error::new(span, format!("{shown} is invalid")));
+    combined.extend(errors);
+    let error = combined.to_compile_error();
+    Ok(quote! { #error #track })
+}
+
+/// `const _: &[u8] = include_bytes!("…");` for each input file.
+fn track(inputs: &[PathBuf], span: Span) -> syn::Result<TokenStream> {
+    let paths = inputs
+        .iter()
+        .map(|p| {
+            p.to_str().ok_or_else(|| {
+                syn::Error::new(span, format!("the path {} is not valid UTF-8", p.display()))
+            })
+        })
+        .collect::<syn::Result<Vec<_>>>()?;
+    Ok(quote! { #(const _: &[u8] = ::core::include_bytes!(#paths);)* })
 }
 
 fn resolve(path: &str, span: Span) -> syn::Result<PathBuf> {
@@ -117,7 +136,12 @@ fn resolve(path: &str, span: Span) -> syn::Result<PathBuf> {
 /// The static data: no code runs at start-up to build the list. Each
 /// migration's statements and the list itself are separate statics, because
 /// a static's initializer cannot drop temporaries.
-fn generate(migrations: &Migrations, track: &TokenStream, shown: &str) -> TokenStream {
+fn generate(
+    migrations: &Migrations,
+    proof: &Proof,
+    track: &TokenStream,
+    shown: &str,
+) -> TokenStream {
     let sql_statics = migrations.iter().map(|m| {
         let name = sql_ident(m);
         let sql = m.sql();
@@ -141,14 +165,24 @@ fn generate(migrations: &Migrations, track: &TokenStream, shown: &str) -> TokenS
         Some(db) => quote! { ::core::option::Option::Some(#db) },
         None => quote! { ::core::option::Option::None },
     };
-    let doc = format!("The migrations of `{shown}`, validated and embedded at build time.");
+    let fingerprints = proc_macro2::Literal::byte_string(
+        &proof
+            .fingerprints
+            .iter()
+            .flat_map(|f| f.0)
+            .collect::<Vec<u8>>(),
+    );
+    let schema = proof.schema.to_sql();
+    let doc = format!(
+        "The migrations of `{shown}`, validated, applied to SQLite and embedded at build time."
+    );
     quote! {
         #[doc = #doc]
         pub static MIGRATIONS: ::migrate_core::Migrations = {
             #track
             #(#sql_statics)*
             static LIST: [::migrate_core::Migration; #count] = [#(#entries),*];
-            ::migrate_core::Migrations::__embedded(&LIST, #database)
+            ::migrate_core::Migrations::__embedded(&LIST, #database, #fingerprints, #schema)
         };
     }
 }

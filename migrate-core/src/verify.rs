@@ -1,0 +1,329 @@
+//! The build-time proof: every migration of a list runs, in order, against a
+//! fresh in-memory SQLite through the same runner (and so the same bundled
+//! SQLite, foreign-key procedure and transaction rules) that applies it in
+//! production. A statement SQLite rejects becomes a build error that points
+//! into the file the user edits; the schema after each version becomes a
+//! fingerprint embedded beside the migrations.
+
+use rusqlite::Connection;
+
+use crate::error::sqlite_message;
+use crate::manifest::{Diagnostic, Location, Manifest};
+use crate::schema::{Fingerprint, Schema};
+use crate::{Error, Migration, Migrator};
+
+/// What the proof produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proof {
+    /// The schema's fingerprint after each version: index 0 is version 1.
+    pub fingerprints: Vec<Fingerprint>,
+    /// The schema after the last migration.
+    pub schema: Schema,
+}
+
+/// A migration SQLite rejected during the proof.
+#[derive(Debug)]
+pub struct Rejection {
+    /// The runner's error, as it would have been at run time.
+    pub error: Error,
+    /// A suggestion when the error names something close to an existing
+    /// table or column (`did you mean `users`?`).
+    pub hint: Option<String>,
+}
+
+/// Applies `migrations` one version at a time to a fresh in-memory database
+/// and fingerprints the schema after each.
+pub fn prove(migrations: &[Migration]) -> Result<Proof, Box<Rejection>> {
+    let plain = |error: rusqlite::Error| {
+        Box::new(Rejection {
+            error: Error::Sqlite(error),
+            hint: None,
+        })
+    };
+    let mut conn = Connection::open_in_memory().map_err(plain)?;
+    let mut fingerprints = Vec::with_capacity(migrations.len());
+    for n in 1..=migrations.len() {
+        if let Err(error) = Migrator::new(&migrations[..n]).apply(&mut conn) {
+            let hint = suggest(&conn, &error);
+            return Err(Box::new(Rejection { error, hint }));
+        }
+        fingerprints.push(Schema::read(&conn).map_err(plain)?.fingerprint());
+    }
+    let schema = Schema::read(&conn).map_err(plain)?;
+    Ok(Proof {
+        fingerprints,
+        schema,
+    })
+}
+
+/// [`prove`] for a parsed manifest, with a rejection turned into a
+/// diagnostic that points at the statement in `migrations.toml` (or in its
+/// `sql_file`); `text` is the manifest's text.
+pub fn prove_manifest(manifest: &Manifest, text: &str) -> Result<Proof, Diagnostic> {
+    prove(&manifest.migrations).map_err(|r| diagnose(manifest, text, &r))
+}
+
+fn diagnose(manifest: &Manifest, text: &str, rejection: &Rejection) -> Diagnostic {
+    let at_entry = |version: u32, message: String| Diagnostic {
+        span: 0..0,
+        location: usize::try_from(version)
+            .ok()
+            .and_then(|v| manifest.locations.get(v.checked_sub(1)?))
+            .copied()
+            .unwrap_or(Location { line: 1, column: 1 }),
+        message,
+        file: None,
+    };
+    let named = |version: u32| {
+        manifest
+            .migrations
+            .get(version)
+            .map(|m| format!("version {version} ({:?})", m.description()))
+            .unwrap_or_else(|| format!("version {version}"))
+    };
+    let hint = rejection
+        .hint
+        .as_deref()
+        .map(|h| format!("; {h}"))
+        .unwrap_or_default();
+    match &rejection.error {
+        Error::MigrationFailed {
+            version,
+            statement,
+            sql,
+            item,
+            offset,
+            error_offset,
+            source,
+            ..
+        } => {
+            let within = error_offset
+                .zip(manifest.migrations.get(*version))
+                .and_then(|(at, m)| m.sql().nth(*item).map(|s| (at, s)))
+                .map(|(at, s)| line_within(s, *offset, at))
+                .filter(|&line| line > 1)
+                .map(|line| format!(" (line {line} of the statement)"))
+                .unwrap_or_default();
+            let message = format!(
+                "{} fails at statement {statement} `{sql}`{within}: {}{hint}",
+                named(*version),
+                sqlite_message(source)
+            );
+            at_statement(
+                manifest,
+                text,
+                *version,
+                *item,
+                error_offset.unwrap_or(*offset),
+            )
+            .map(|(file, location, span)| Diagnostic {
+                span,
+                location,
+                message: message.clone(),
+                file,
+            })
+            .unwrap_or_else(|| at_entry(*version, message))
+        }
+        Error::TransactionControl {
+            version,
+            statement,
+            sql,
+            item,
+            offset,
+            ..
+        } => {
+            let message = format!(
+                "{} statement {statement} `{sql}` would end the transaction the migration runs \
+                 in: remove it (each migration already commits as a whole), or set \
+                 transaction = false",
+                named(*version)
+            );
+            at_statement(manifest, text, *version, *item, *offset)
+                .map(|(file, location, span)| Diagnostic {
+                    span,
+                    location,
+                    message: message.clone(),
+                    file,
+                })
+                .unwrap_or_else(|| at_entry(*version, message))
+        }
+        Error::ForeignKeyViolation {
+            version,
+            count,
+            examples,
+            ..
+        } => at_entry(
+            *version,
+            format!(
+                "{} leaves {count} foreign-key violation(s) on the build's database, e.g. \
+                 {examples}: a migration must leave every foreign key satisfied (copy or fix \
+                 the parent rows, or delete the orphans on purpose)",
+                named(*version)
+            ),
+        ),
+        other => at_entry(
+            manifest.migrations.latest_version(),
+            format!("the migrations cannot be applied to SQLite: {other}"),
+        ),
+    }
+}
+
+/// Where byte `offset` of item `item` of `version` is, in the file the user
+/// edits: (sql_file or None for migrations.toml, location, span in the toml).
+fn at_statement(
+    manifest: &Manifest,
+    text: &str,
+    version: u32,
+    item: usize,
+    offset: usize,
+) -> Option<(Option<String>, Location, std::ops::Range<usize>)> {
+    let index = usize::try_from(version).ok()?.checked_sub(1)?;
+    let origin = manifest.origins.get(index)?.get(item)?;
+    let sql = manifest.migrations.get(version)?.sql().nth(item)?;
+    let (file, location) = origin.locate(text, sql, offset);
+    let span = match origin {
+        crate::manifest::SqlOrigin::Toml { span, .. } => span.clone(),
+        crate::manifest::SqlOrigin::File { .. } => 0..0,
+    };
+    Some((file.map(str::to_owned), location, span))
+}
+
+/// 1-based line, within the statement starting at `start`, of byte `at`.
+fn line_within(sql: &str, start: usize, at: usize) -> usize {
+    sql.get(start.min(at)..at)
+        .map_or(1, |s| s.matches('\n').count() + 1)
+}
+
+/// "did you mean `users`?" when SQLite names an unknown table or column that
+/// is a small typo away from one that exists at that point of the history.
+fn suggest(conn: &Connection, error: &Error) -> Option<String> {
+    let Error::MigrationFailed { source, .. } = error else {
+        return None;
+    };
+    let message = sqlite_message(source);
+    let (wanted, candidates) = if let Some(name) = message.strip_prefix("no such table: ") {
+        (
+            name,
+            names(
+                conn,
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')",
+            ),
+        )
+    } else if let Some(name) = message.strip_prefix("no such column: ") {
+        (name, columns(conn))
+    } else if let Some((_, name)) = message.split_once(" has no column named ") {
+        (name, columns(conn))
+    } else if let Some(name) = message.strip_prefix("no such index: ") {
+        (
+            name,
+            names(conn, "SELECT name FROM sqlite_master WHERE type = 'index'"),
+        )
+    } else {
+        return None;
+    };
+    let wanted = wanted.rsplit('.').next().unwrap_or(wanted).trim();
+    let limit = (wanted.chars().count() / 3).max(1);
+    candidates
+        .iter()
+        .filter(|c| !c.eq_ignore_ascii_case(wanted))
+        .map(|c| {
+            let d = strsim::damerau_levenshtein(&c.to_lowercase(), &wanted.to_lowercase());
+            (d, c)
+        })
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, c)| format!("did you mean `{c}`?"))
+}
+
+fn names(conn: &Connection, sql: &str) -> Vec<String> {
+    conn.prepare(sql)
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .unwrap_or_default()
+}
+
+fn columns(conn: &Connection) -> Vec<String> {
+    let mut all = names(
+        conn,
+        "SELECT DISTINCT p.name FROM sqlite_master m, pragma_table_info(m.name) p \
+         WHERE m.type IN ('table', 'view')",
+    );
+    all.sort();
+    all.dedup();
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prove_text(text: &str) -> Result<Proof, Diagnostic> {
+        let manifest = crate::manifest::parse(text).expect("valid manifest");
+        prove_manifest(&manifest, text)
+    }
+
+    #[test]
+    fn a_typo_in_a_table_name_points_at_it_and_suggests_the_table() {
+        let text = "[[migration]]\nversion = 1\ndescription = \"users\"\n\
+                    sql = \"CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)\"\n\n\
+                    [[migration]]\nversion = 2\ndescription = \"index\"\n\
+                    sql = [\"\"\"\nCREATE INDEX idx_email\n    ON userz(email)\"\"\"]\n";
+        let d = prove_text(text).unwrap_err();
+        assert_eq!(
+            d.location,
+            Location {
+                line: 10,
+                column: 1
+            },
+            "{d:?}"
+        );
+        assert!(
+            d.message.contains("no such table: main.userz"),
+            "{}",
+            d.message
+        );
+        assert!(d.message.contains("did you mean `users`?"), "{}", d.message);
+        assert!(d.message.contains("version 2 (\"index\")"), "{}", d.message);
+    }
+
+    #[test]
+    fn a_syntax_error_points_at_the_token_inside_a_multi_line_statement() {
+        let text = "[[migration]]\nversion = 1\ndescription = \"users\"\n\
+                    sql = \"\"\"\nCREATE TABLE users (id INTEGER PRIMARY KEY);\n\
+                    CREATE TABLE t (\n  a TEXT,\n  b TEXT,,\n  c TEXT\n)\"\"\"\n";
+        let d = prove_text(text).unwrap_err();
+        assert_eq!(
+            d.location,
+            Location {
+                line: 8,
+                column: 10
+            },
+            "{d:?}"
+        );
+        assert!(d.message.contains("statement 2"), "{}", d.message);
+        assert!(
+            d.message.contains("line 3 of the statement"),
+            "{}",
+            d.message
+        );
+        assert!(
+            d.message.contains("near \",\": syntax error"),
+            "{}",
+            d.message
+        );
+    }
+
+    #[test]
+    fn fingerprints_follow_each_version() {
+        let text = "[[migration]]\nversion = 1\ndescription = \"a\"\nsql = \"CREATE TABLE a (x)\"\n\
+                    [[migration]]\nversion = 2\ndescription = \"data\"\nsql = \"INSERT INTO a VALUES (1)\"\n\
+                    [[migration]]\nversion = 3\ndescription = \"b\"\nsql = \"CREATE TABLE b (y)\"\n";
+        let proof = prove_text(text).unwrap();
+        assert_eq!(proof.fingerprints.len(), 3);
+        assert_eq!(proof.fingerprints[0], proof.fingerprints[1]);
+        assert_ne!(proof.fingerprints[1], proof.fingerprints[2]);
+        assert_eq!(
+            proof.schema.to_sql(),
+            "CREATE TABLE a (x);\nCREATE TABLE b (y);\n"
+        );
+    }
+}
