@@ -89,6 +89,36 @@ impl Location {
     }
 }
 
+/// The line starts of a text, to turn many offsets into locations without
+/// rescanning the text for each (which made parsing quadratic).
+struct Lines<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Lines { text, starts }
+    }
+
+    fn locate(&self, offset: usize) -> Location {
+        let offset = offset.min(self.text.len());
+        let line = self.starts.partition_point(|&s| s <= offset).max(1);
+        let start = self.starts[line - 1];
+        Location {
+            line,
+            column: self
+                .text
+                .get(start..offset)
+                .map_or(0, |s| s.chars().count())
+                + 1,
+        }
+    }
+}
+
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.line, self.column)
@@ -246,6 +276,7 @@ pub fn parse_with(
 
     check_versions(&raw.migration, &mut problems);
 
+    let lines = Lines::new(text);
     let mut list = Vec::with_capacity(raw.migration.len());
     let mut locations = Vec::with_capacity(raw.migration.len());
     let mut origins = Vec::with_capacity(raw.migration.len());
@@ -365,7 +396,7 @@ pub fn parse_with(
             migration = migration.without_transaction();
         }
         list.push(migration);
-        locations.push(Location::of_offset(text, entry.span().start));
+        locations.push(lines.locate(entry.span().start));
         origins.push(origin);
     }
 

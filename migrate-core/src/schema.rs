@@ -35,10 +35,7 @@ pub struct Schema {
 impl Schema {
     /// Reads the schema of the `main` database of `conn`.
     pub fn read(conn: &Connection) -> rusqlite::Result<Schema> {
-        let mut stmt = conn.prepare_cached(
-            "SELECT type, name, tbl_name, sql FROM sqlite_master \
-             WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name != 'schema_migrations'",
-        )?;
+        let mut stmt = conn.prepare_cached(OBJECTS)?;
         let mut objects = stmt
             .query_map([], |row| {
                 Ok(SchemaObject {
@@ -53,18 +50,15 @@ impl Schema {
         Ok(Schema { objects })
     }
 
-    /// The fingerprint of this schema.
+    /// The fingerprint of this schema: SHA-256 over the sorted digests of
+    /// its objects, so it depends on neither their order nor their layout.
     pub fn fingerprint(&self) -> Fingerprint {
-        let mut hasher = Sha256::new();
-        for o in &self.objects {
-            for field in [&o.kind, &o.name, &o.table] {
-                hasher.update(field.as_bytes());
-                hasher.update([0]);
-            }
-            hasher.update(normalize_sql(o.sql.as_deref().unwrap_or("")).as_bytes());
-            hasher.update([0xff]);
-        }
-        Fingerprint(hasher.finalize().into())
+        let digests = self
+            .objects
+            .iter()
+            .map(|o| object_digest(&o.kind, &o.name, &o.table, o.sql.as_deref()))
+            .collect();
+        combine(digests)
     }
 
     /// The schema as SQL a person can read: one `CREATE` statement per object,
@@ -85,6 +79,77 @@ impl Schema {
             .collect()
     }
 }
+
+/// The digest of one object, from its normalised definition.
+fn object_digest(kind: &str, name: &str, table: &str, sql: Option<&str>) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    for field in [kind, name, table] {
+        hasher.update(field.as_bytes());
+        hasher.update([0]);
+    }
+    hasher.update(normalize_sql(sql.unwrap_or("")).as_bytes());
+    hasher.finalize().into()
+}
+
+fn combine(mut digests: Vec<[u8; 32]>) -> Fingerprint {
+    digests.sort_unstable();
+    let mut hasher = Sha256::new();
+    for d in &digests {
+        hasher.update(d);
+    }
+    Fingerprint(hasher.finalize().into())
+}
+
+/// Fingerprints the successive schemas of one connection cheaply, for the
+/// build's proof, which needs one after every migration: a schema that did
+/// not change (`PRAGMA schema_version`) is not read again, and objects whose
+/// definition did not change are not normalised and hashed again.
+#[derive(Debug, Default)]
+pub struct Fingerprinter {
+    /// Digest by definition text, with the kind and name it was computed for.
+    memo: std::collections::HashMap<String, (String, String, [u8; 32])>,
+    last: Option<(i64, Fingerprint)>,
+}
+
+impl Fingerprinter {
+    /// The fingerprint of `conn`'s schema now; equal to
+    /// `Schema::read(conn)?.fingerprint()`.
+    pub fn fingerprint(&mut self, conn: &Connection) -> rusqlite::Result<Fingerprint> {
+        let cookie: i64 = conn.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
+        if let Some((seen, fingerprint)) = self.last
+            && seen == cookie
+        {
+            return Ok(fingerprint);
+        }
+        let mut stmt = conn.prepare_cached(OBJECTS)?;
+        let mut rows = stmt.query([])?;
+        let mut digests = Vec::new();
+        while let Some(row) = rows.next()? {
+            let kind = row.get_ref(0)?.as_str()?;
+            let name = row.get_ref(1)?.as_str()?;
+            let table = row.get_ref(2)?.as_str()?;
+            let sql = row.get_ref(3)?.as_str_or_null()?;
+            let digest = match sql.map(|s| (s, self.memo.get(s))) {
+                Some((_, Some((k, n, d)))) if k == kind && n == name => *d,
+                Some((s, _)) => {
+                    let d = object_digest(kind, name, table, sql);
+                    self.memo
+                        .insert(s.to_owned(), (kind.to_owned(), name.to_owned(), d));
+                    d
+                }
+                None => object_digest(kind, name, table, None),
+            };
+            digests.push(digest);
+        }
+        let fingerprint = combine(digests);
+        self.last = Some((cookie, fingerprint));
+        Ok(fingerprint)
+    }
+}
+
+/// Every object but SQLite's own and the tracking table.
+const OBJECTS: &str = "SELECT type, name, tbl_name, sql FROM sqlite_master \
+     WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name != 'schema_migrations'";
 
 /// SHA-256 of a normalised schema.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -176,8 +241,18 @@ mod tests {
             .unwrap();
         let (sa, sb) = (Schema::read(&a).unwrap(), Schema::read(&b).unwrap());
         assert_eq!(sa.fingerprint(), sb.fingerprint());
+        assert_eq!(
+            Fingerprinter::default().fingerprint(&a).unwrap(),
+            sa.fingerprint()
+        );
+        let mut cached = Fingerprinter::default();
+        assert_eq!(cached.fingerprint(&b).unwrap(), sa.fingerprint());
         b.execute_batch("CREATE INDEX j ON t(b)").unwrap();
         assert_ne!(sa.fingerprint(), Schema::read(&b).unwrap().fingerprint());
+        assert_eq!(
+            cached.fingerprint(&b).unwrap(),
+            Schema::read(&b).unwrap().fingerprint()
+        );
         assert_eq!(
             sa.to_sql(),
             "CREATE TABLE t (a INT,\n b TEXT);\nCREATE INDEX i ON t(a);\n"
