@@ -1183,3 +1183,212 @@ fn the_database_comes_from_the_flag_then_the_environment_then_migrations_toml() 
     );
     assert_eq!(dir_entries(empty.path()), Vec::<String>::new());
 }
+
+// ---------------------------------------------------------------------------
+// `migrate schema`: the schema the build proved, with no database
+
+/// The first line `migrate schema` prints, for a list of `latest` versions.
+fn schema_header(latest: u32) -> String {
+    format!("-- Schema after version {latest}, as the build applied every migration to SQLite.\n")
+}
+
+/// The `CREATE` statement of one object, as `migrate schema` printed it.
+fn statement_of<'a>(schema: &'a str, start: &str) -> &'a str {
+    let at = schema
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start:?} in the schema:\n{schema}"));
+    let end = schema[at..]
+        .find(";\n")
+        .unwrap_or_else(|| panic!("{start:?} does not end:\n{schema}"));
+    &schema[at..at + end + 1]
+}
+
+#[test]
+fn schema_prints_the_final_schema_of_the_repositorys_migrations() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("no").join("such");
+    let db = missing.join("chatbot.db");
+    let run = migrate(REPO, &db, &["schema"]);
+    run.expect_success();
+    let repo = repo_migrations();
+    assert_eq!(
+        run.stdout,
+        format!("{}{}", schema_header(15), repo.final_schema())
+    );
+
+    let schema = run.stdout.as_str();
+    // `users` as the rebuilds of 11 and 12 and the column of 13 left it.
+    let users = statement_of(schema, "CREATE TABLE \"users\" (");
+    for (column, kind) in FINAL_USERS {
+        assert!(
+            users.contains(&format!("{column} {kind}")),
+            "users lacks {column} {kind}:\n{users}"
+        );
+    }
+    assert!(
+        users.contains("email_verified BOOLEAN DEFAULT 0"),
+        "{users}"
+    );
+    assert!(!schema.contains("legacy_score"), "{schema}");
+    assert!(!schema.contains("users_new"), "{schema}");
+    // Every table but the tracking one (and SQLite's own), then every index.
+    for table in FINAL_TABLES {
+        let create = format!("CREATE TABLE {table} (");
+        if table == "schema_migrations" {
+            assert!(!schema.contains(&create), "{schema}");
+        } else if table != "users" {
+            statement_of(schema, &create);
+        }
+    }
+    assert!(!schema.contains("sqlite_sequence"), "{schema}");
+    for index in [
+        "CREATE INDEX idx_messages_from ON messages(_from);",
+        "CREATE INDEX idx_messages_timestamp ON messages(timestamp DESC);",
+        "CREATE INDEX idx_messages_user_timestamp ON messages(_from, timestamp);",
+        "CREATE INDEX idx_tickets_status ON tickets(status);",
+        "CREATE INDEX idx_tickets_user ON tickets(user);",
+        "CREATE INDEX idx_user_tags_tag ON user_tags(tag);",
+    ] {
+        assert!(
+            schema.contains(&format!("\n{index}\n")),
+            "no {index}:\n{schema}"
+        );
+    }
+    assert_eq!(schema.matches("CREATE ").count(), 5 + 6, "{schema}");
+    let first_index = schema.find("CREATE INDEX").expect("indexes");
+    assert!(
+        !schema[first_index..].contains("CREATE TABLE"),
+        "tables come first:\n{schema}"
+    );
+
+    // It needed no database: nothing was created, not even the directory.
+    assert!(!missing.exists());
+    assert_eq!(dir_entries(dir.path()), Vec::<String>::new());
+}
+
+#[test]
+fn schema_reads_no_database_whatever_the_flag_environment_or_default() {
+    let cwd = tempfile::tempdir().expect("tempdir");
+    let here = cwd.path();
+    let expected = format!("{}{}", schema_header(15), repo_migrations().final_schema());
+
+    // The default of migrations.toml (chatbot.db in the cwd) is not created.
+    cmd(REPO)
+        .current_dir(here)
+        .arg("schema")
+        .assert()
+        .code(0)
+        .stdout(expected.clone())
+        .stderr("");
+    assert_eq!(dir_entries(here), Vec::<String>::new());
+
+    // A file that is not a database, by flag or environment, is not read.
+    let csv = here.join("users.csv");
+    std::fs::write(&csv, "name,email\nann,ann@example.com\n").expect("write");
+    cmd(REPO)
+        .current_dir(here)
+        .arg("--database")
+        .arg(&csv)
+        .arg("schema")
+        .assert()
+        .code(0)
+        .stdout(expected.clone())
+        .stderr("");
+    cmd(REPO)
+        .current_dir(here)
+        .env("MIGRATE_DATABASE", &csv)
+        .arg("schema")
+        .assert()
+        .code(0)
+        .stdout(expected.clone())
+        .stderr("");
+    assert_eq!(
+        bytes(&csv).as_deref(),
+        Some(&b"name,email\nann,ann@example.com\n"[..])
+    );
+    assert_eq!(dir_entries(here), ["users.csv"]);
+
+    // A database at another version is not consulted either: the schema is
+    // the build's, not the file's.
+    let db = here.join("old.db");
+    migrate(FIRST10, &db, &["apply"]).expect_success();
+    let before = bytes(&db);
+    let run = migrate(REPO, &db, &["schema"]);
+    run.expect_success();
+    assert_eq!(run.stdout, expected);
+    assert_eq!(bytes(&db), before);
+    assert_eq!(versions(&db), (1..=10).collect::<Vec<_>>());
+
+    // A build whose migrations.toml names no database needs none for it.
+    let empty = tempfile::tempdir().expect("tempdir");
+    let run = migrate_tests::Run::from(
+        migrate_tests::command(PARSER)
+            .current_dir(empty.path())
+            .arg("schema")
+            .output()
+            .expect("run"),
+    );
+    run.expect_success();
+    assert!(run.stdout.starts_with(&schema_header(1)), "{run}");
+    assert_eq!(dir_entries(empty.path()), Vec::<String>::new());
+}
+
+#[test]
+fn schema_is_what_apply_builds_and_loads_back_into_sqlite() {
+    for (bin, toml) in [
+        (REPO, REPO_MIGRATIONS.to_owned()),
+        (
+            PARSER,
+            std::fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/parser.toml"),
+            )
+            .expect("read fixtures/parser.toml"),
+        ),
+    ] {
+        let migrations = Migrations::from_toml(&toml, "migrations.toml").expect("valid");
+        let latest = migrations.latest_version();
+        let (_dir, db) = temp_db();
+        let printed = migrate(bin, &db, &["schema"]);
+        printed.expect_success();
+        let schema = printed
+            .stdout
+            .strip_prefix(&schema_header(latest))
+            .unwrap_or_else(|| panic!("{bin}: no header:\n{printed}"));
+
+        // The objects a real apply leaves, statement for statement.
+        migrate(bin, &db, &["apply"]).expect_success();
+        let applied = migrate_core::schema::Schema::read(&open(&db)).expect("read schema");
+        assert_eq!(schema, applied.to_sql(), "{bin}");
+
+        // `migrate schema > schema.sql` runs in SQLite and gives the schema
+        // whose fingerprint the build recorded for the latest version.
+        let fresh = Connection::open_in_memory().expect("in-memory database");
+        fresh
+            .execute_batch(schema)
+            .unwrap_or_else(|e| panic!("{bin}: the printed schema does not load: {e}"));
+        assert_eq!(
+            Some(
+                migrate_core::schema::Schema::read(&fresh)
+                    .expect("read schema")
+                    .fingerprint()
+            ),
+            migrations.expected_schema(latest),
+            "{bin}"
+        );
+    }
+}
+
+#[test]
+fn help_mentions_schema() {
+    let out = cmd(REPO)
+        .arg("--help")
+        .output()
+        .expect("run migrate --help");
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("schema"), "{help}");
+    cmd(REPO)
+        .args(["help", "schema"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("no database needed"));
+}

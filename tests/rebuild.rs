@@ -51,6 +51,33 @@ description = "Add email_verified column"
 sql = "ALTER TABLE users ADD COLUMN email_verified BOOLEAN DEFAULT 0"
 "#;
 
+/// Prints each migration's SQL, then the schema the build proved.
+const MAIN_RS_SQL: &str = r#"migrate_macros::embed_migrations!();
+
+fn main() {
+    for m in MIGRATIONS.iter() {
+        for sql in m.sql() {
+            println!("{}: {}", m.version(), sql.trim());
+        }
+    }
+    print!("-- schema\n{}", MIGRATIONS.final_schema());
+}
+"#;
+
+/// Version 2's SQL is in a file of its own.
+const WITH_SQL_FILE: &str = r#"[[migration]]
+version = 1
+description = "Create users table"
+sql = "CREATE TABLE users (id TEXT PRIMARY KEY)"
+
+[[migration]]
+version = 2
+description = "Create tickets table"
+sql_file = "sql/0002_tickets.sql"
+"#;
+
+const TICKETS_SQL: &str = "CREATE TABLE tickets (id INTEGER PRIMARY KEY, user TEXT);\n";
+
 struct Project {
     dir: tempfile::TempDir,
     target_dir: PathBuf,
@@ -108,6 +135,19 @@ migrate-macros = {{ path = '{}' }}
 
     fn write_migrations(&self, text: &str) {
         fs::write(self.dir.path().join("migrations.toml"), text).unwrap();
+    }
+
+    /// Replaces `src/main.rs`.
+    fn write_main(&self, text: &str) {
+        fs::write(self.dir.path().join("src/main.rs"), text).unwrap();
+    }
+
+    /// Writes a file of SQL at `path`, relative to the crate's directory
+    /// (where migrations.toml is), creating its directory.
+    fn write_sql(&self, path: &str, text: &str) {
+        let path = self.dir.path().join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
     }
 
     fn cargo_build(&self) -> Output {
@@ -226,5 +266,78 @@ fn a_syntax_error_fails_the_build_until_it_is_fixed() {
     assert_eq!(
         project.build_and_run(),
         "1 Create users table\n2 Add email column\n"
+    );
+}
+
+#[test]
+fn editing_an_sql_file_and_building_re_embeds_it() {
+    let project = Project::new();
+    project.write_main(MAIN_RS_SQL);
+    project.write_migrations(WITH_SQL_FILE);
+    project.write_sql("sql/0002_tickets.sql", TICKETS_SQL);
+    assert_eq!(
+        project.build_and_run(),
+        "1: CREATE TABLE users (id TEXT PRIMARY KEY)\n\
+         2: CREATE TABLE tickets (id INTEGER PRIMARY KEY, user TEXT);\n\
+         -- schema\n\
+         CREATE TABLE tickets (id INTEGER PRIMARY KEY, user TEXT);\n\
+         CREATE TABLE users (id TEXT PRIMARY KEY);\n"
+    );
+
+    // Only the .sql file changes: the build picks it up, SQL and schema.
+    let indexed = format!(
+        "{TICKETS_SQL}\n-- Tickets by user.\nCREATE INDEX idx_tickets_user ON tickets(user);\n"
+    );
+    project.write_sql("sql/0002_tickets.sql", &indexed);
+    let out = project.build_and_run();
+    assert!(
+        out.starts_with(
+            "1: CREATE TABLE users (id TEXT PRIMARY KEY)\n\
+             2: CREATE TABLE tickets (id INTEGER PRIMARY KEY, user TEXT);\n\n\
+             -- Tickets by user.\nCREATE INDEX idx_tickets_user ON tickets(user);\n"
+        ),
+        "the edited sql_file was not re-embedded:\n{out}"
+    );
+    assert!(
+        out.ends_with(
+            "-- schema\n\
+             CREATE TABLE tickets (id INTEGER PRIMARY KEY, user TEXT);\n\
+             CREATE TABLE users (id TEXT PRIMARY KEY);\n\
+             CREATE INDEX idx_tickets_user ON tickets(user);\n"
+        ),
+        "the schema does not have the new index:\n{out}"
+    );
+
+    // A typo in the .sql file fails the build, pointing into that file:
+    // line 4, column 42 is `usr`.
+    project.write_sql(
+        "sql/0002_tickets.sql",
+        &indexed.replace("tickets(user)", "tickets(usr)"),
+    );
+    let stderr = project.build_fails();
+    assert!(
+        stderr.contains(
+            "sql/0002_tickets.sql:4:42: version 2 (\"Create tickets table\") fails at statement \
+             2 `CREATE INDEX idx_tickets_user ON tickets(usr);`: no such column: usr; did you \
+             mean `user`?"
+        ),
+        "stderr does not point into the sql_file:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("migrations.toml:"),
+        "the error is in the sql_file, not in migrations.toml:\n{stderr}"
+    );
+
+    // Fixing it builds again, with the fix embedded.
+    let fixed = indexed.replace("ON tickets(user)", "ON tickets(user, id)");
+    project.write_sql("sql/0002_tickets.sql", &fixed);
+    let out = project.build_and_run();
+    assert!(
+        out.contains("CREATE INDEX idx_tickets_user ON tickets(user, id);\n-- schema\n"),
+        "the fixed sql_file was not re-embedded:\n{out}"
+    );
+    assert!(
+        out.ends_with("CREATE INDEX idx_tickets_user ON tickets(user, id);\n"),
+        "{out}"
     );
 }

@@ -6,8 +6,13 @@
 //! `<target dir>/tests/trybuild/migrate-tests/`, which is the
 //! `CARGO_MANIFEST_DIR` the macro resolves paths against; so the `.toml`
 //! fixtures are copied to `ui/` there first, and the cases name them
-//! `"ui/NAME.toml"`. Regenerate the expectations with
-//! `TRYBUILD=overwrite cargo test -p migrate-tests --test ui`, then read them.
+//! `"ui/NAME.toml"`. The `sql_file`s they name (`sql/NAME.sql`, relative to
+//! the `.toml`) are copied along, from `tests/ui/sql/` to `ui/sql/`.
+//!
+//! Cases whose name starts with `pass` must build and run; the `sql_*` cases
+//! are the build-time proof rejecting SQL that SQLite refuses. Regenerate the
+//! expectations with `TRYBUILD=overwrite cargo test -p migrate-tests --test ui`,
+//! then read them.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -24,19 +29,34 @@ fn trybuild_project_dir() -> PathBuf {
         .join(env!("CARGO_PKG_NAME"))
 }
 
-/// Copies every `tests/ui/*.toml` to `<project>/ui/`, replacing stale copies
+/// Copies every `tests/ui/*.toml` to `<project>/ui/` and every
+/// `tests/ui/sql/*.sql` to `<project>/ui/sql/`, replacing stale copies
 /// (including ones a case should not find, such as `does_not_exist.toml`).
-fn install_fixtures() -> usize {
+/// Returns how many `.toml` and `.sql` files were copied.
+fn install_fixtures() -> (usize, usize) {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("ui");
     let dest = trybuild_project_dir().join("ui");
     if dest.exists() {
         fs::remove_dir_all(&dest).expect("remove old fixtures");
     }
-    fs::create_dir_all(&dest).expect("create fixture directory");
+    let tomls = copy_files(&source, &dest, "toml");
+    let sql = source.join("sql");
+    let sqls = if sql.is_dir() {
+        copy_files(&sql, &dest.join("sql"), "sql")
+    } else {
+        0
+    };
+    (tomls, sqls)
+}
+
+/// Copies the files of `source` ending in `.EXTENSION` to `dest`, which is
+/// created; returns how many.
+fn copy_files(source: &Path, dest: &Path, extension: &str) -> usize {
+    fs::create_dir_all(dest).expect("create fixture directory");
     let mut copied = 0;
-    for entry in fs::read_dir(&source).expect("read tests/ui") {
-        let path = entry.expect("read tests/ui").path();
-        if path.extension().is_some_and(|e| e == "toml") {
+    for entry in fs::read_dir(source).expect("read fixture directory") {
+        let path = entry.expect("read fixture directory").path();
+        if path.is_file() && path.extension().is_some_and(|e| e == extension) {
             fs::copy(&path, dest.join(path.file_name().unwrap())).expect("copy fixture");
             copied += 1;
         }
@@ -46,8 +66,9 @@ fn install_fixtures() -> usize {
 
 #[test]
 fn ui() {
-    let copied = install_fixtures();
-    assert!(copied >= 15, "only {copied} fixtures in tests/ui");
+    let (tomls, sqls) = install_fixtures();
+    assert!(tomls >= 15, "only {tomls} fixtures in tests/ui");
+    assert!(sqls >= 3, "only {sqls} SQL files in tests/ui/sql");
 
     let mut cases: Vec<String> = fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("ui"))
         .expect("read tests/ui")
@@ -58,12 +79,16 @@ fn ui() {
     cases.sort();
     assert!(cases.len() >= 15, "only {} cases in tests/ui", cases.len());
 
-    // `pass.rs` embeds a valid file and checks it at run time; every other
+    // `pass*.rs` embed valid files and check them at run time; every other
     // case must fail to build with the messages in its .stderr file.
+    assert!(
+        cases.iter().filter(|c| c.starts_with("pass")).count() >= 2,
+        "the pass cases are missing: {cases:?}"
+    );
     let t = trybuild::TestCases::new();
     for case in &cases {
         let path = format!("ui/{case}");
-        if case == "pass.rs" {
+        if case.starts_with("pass") {
             t.pass(path);
         } else {
             t.compile_fail(path);

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use rusqlite::fallible_iterator::FallibleIterator;
 use rusqlite::{Batch, Connection, TransactionBehavior};
 
-use crate::sql::{controls_transaction, one_line, skip_trivia};
+use crate::sql::{controls_transaction, first_statement, one_line, skip_trivia};
 use crate::tracking::{self, AppliedMigration};
 use crate::{Error, Migration};
 
@@ -383,7 +383,8 @@ fn run_statements(conn: &Connection, m: &Migration) -> Result<(), Error> {
             let mut stmt = match batch.next() {
                 Ok(Some(stmt)) => stmt,
                 Ok(None) => break,
-                Err(e) => return Err(fail(number + 1, start, cursor, rest, e)),
+                // SQLite could not prepare it, so never said where it ends.
+                Err(e) => return Err(fail(number + 1, start, cursor, first_statement(rest), e)),
             };
             number += 1;
             let text = stmt.expanded_sql().unwrap_or_default();

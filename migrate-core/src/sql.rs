@@ -56,6 +56,85 @@ pub(crate) fn controls_transaction(sql: &str) -> bool {
     }
 }
 
+/// The first statement of `sql`, with any trivia before it: the text up to
+/// and including the `;` that ends it, or all of `sql` when none does. Follows
+/// `sqlite3_complete()`: a `CREATE TRIGGER` ends only at `; END ;`, and `;`
+/// inside quotes or comments ends nothing. For quoting a statement SQLite
+/// could not prepare, whose end SQLite does not report.
+pub(crate) fn first_statement(sql: &str) -> &str {
+    // sqlite3_complete()'s states: 0 nothing yet, 1 between statements,
+    // 2 in a statement, 3 after EXPLAIN, 4 after CREATE [TEMP], 5 in a
+    // trigger, 6 after its `;`, 7 after `; END`.
+    #[derive(Clone, Copy)]
+    enum Token {
+        Semi,
+        Space,
+        Other,
+        Explain,
+        Create,
+        Temp,
+        Trigger,
+        End,
+    }
+    const NEXT: [[u8; 8]; 8] = [
+        [1, 0, 2, 3, 4, 2, 2, 2],
+        [1, 1, 2, 3, 4, 2, 2, 2],
+        [1, 2, 2, 2, 2, 2, 2, 2],
+        [1, 3, 3, 2, 4, 2, 2, 2],
+        [1, 4, 2, 2, 2, 4, 5, 2],
+        [6, 5, 5, 5, 5, 5, 5, 5],
+        [6, 6, 5, 5, 5, 5, 5, 7],
+        [1, 7, 5, 5, 5, 5, 5, 5],
+    ];
+    let bytes = sql.as_bytes();
+    let is_id = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80;
+    let mut state = 0u8;
+    let mut i = 0;
+    while i < bytes.len() {
+        let rest = &sql[i..];
+        let (token, len) = match bytes[i] {
+            b';' => (Token::Semi, 1),
+            b if b.is_ascii_whitespace() => (Token::Space, 1),
+            b'-' if rest.starts_with("--") => (Token::Space, rest.find('\n').unwrap_or(rest.len())),
+            b'/' if rest.starts_with("/*") => (
+                Token::Space,
+                rest[2..].find("*/").map_or(rest.len(), |n| n + 4),
+            ),
+            quote @ (b'\'' | b'"' | b'`' | b'[') => {
+                let close = if quote == b'[' { b']' } else { quote };
+                let len = bytes[i + 1..]
+                    .iter()
+                    .position(|&b| b == close)
+                    .map_or(rest.len(), |n| n + 2);
+                (Token::Other, len)
+            }
+            b if is_id(b) => {
+                let len = bytes[i..]
+                    .iter()
+                    .position(|&b| !is_id(b))
+                    .unwrap_or(rest.len());
+                let token = match rest[..len].to_ascii_uppercase().as_str() {
+                    "EXPLAIN" => Token::Explain,
+                    "CREATE" => Token::Create,
+                    "TEMP" | "TEMPORARY" => Token::Temp,
+                    "TRIGGER" => Token::Trigger,
+                    "END" => Token::End,
+                    _ => Token::Other,
+                };
+                (token, len)
+            }
+            _ => (Token::Other, rest.chars().next().map_or(1, char::len_utf8)),
+        };
+        let next = NEXT[usize::from(state)][token as usize];
+        i += len;
+        if next == 1 && state >= 2 {
+            return &sql[..i];
+        }
+        state = next;
+    }
+    sql
+}
+
 /// A statement shortened to one line for messages: comments and runs of
 /// whitespace collapsed, cut at `max` characters.
 pub fn one_line(sql: &str, max: usize) -> String {
@@ -97,6 +176,32 @@ mod tests {
             "CREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; END"
         ));
         assert!(!controls_transaction("UPDATE t SET end_at = 1"));
+    }
+
+    #[test]
+    fn first_statement_ends_where_sqlite_would() {
+        assert_eq!(first_statement("SELECT 1; SELECT 2"), "SELECT 1;");
+        assert_eq!(
+            first_statement("\n-- a; comment\n;; CREATE INDX i ON t(a);\nDROP TABLE t;"),
+            "\n-- a; comment\n;; CREATE INDX i ON t(a);"
+        );
+        assert_eq!(
+            first_statement("INSERT INTO t VALUES ('a;b', \"c;\", [d;], `e;`) /* ; */; X"),
+            "INSERT INTO t VALUES ('a;b', \"c;\", [d;], `e;`) /* ; */;"
+        );
+        let trigger = "CREATE TEMP TRIGGER tr AFTER INSERT ON t BEGIN\n  \
+                       UPDATE t SET a = CASE WHEN a THEN 1 ELSE 2 END;\n  SELECT 1;\nEND;";
+        assert_eq!(first_statement(&format!("{trigger} SELECT 3;")), trigger);
+        assert_eq!(
+            first_statement("CREATE TABLE end (x); SELECT 1"),
+            "CREATE TABLE end (x);"
+        );
+        assert_eq!(
+            first_statement("SELECT 'unterminated; x"),
+            "SELECT 'unterminated; x"
+        );
+        assert_eq!(first_statement("SELECT 'é;' ; é"), "SELECT 'é;' ;");
+        assert_eq!(first_statement(""), "");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! fingerprint embedded beside the migrations.
 
 use rusqlite::Connection;
+use rusqlite::fallible_iterator::FallibleIterator;
 
 use crate::error::sqlite_message;
 use crate::manifest::{Diagnostic, Location, Manifest};
@@ -24,6 +25,8 @@ pub struct Proof {
 /// A migration SQLite rejected during the proof.
 #[derive(Debug)]
 pub struct Rejection {
+    /// The version being applied when it failed (0: before any).
+    pub version: u32,
     /// The runner's error, as it would have been at run time.
     pub error: Error,
     /// A suggestion when the error names something close to an existing
@@ -34,22 +37,32 @@ pub struct Rejection {
 /// Applies `migrations` one version at a time to a fresh in-memory database
 /// and fingerprints the schema after each.
 pub fn prove(migrations: &[Migration]) -> Result<Proof, Box<Rejection>> {
-    let plain = |error: rusqlite::Error| {
-        Box::new(Rejection {
-            error: Error::Sqlite(error),
-            hint: None,
-        })
+    let plain = |version: u32| {
+        move |error: rusqlite::Error| {
+            Box::new(Rejection {
+                version,
+                error: Error::Sqlite(error),
+                hint: None,
+            })
+        }
     };
-    let mut conn = Connection::open_in_memory().map_err(plain)?;
+    let mut conn = Connection::open_in_memory().map_err(plain(0))?;
     let mut fingerprints = Vec::with_capacity(migrations.len());
     for n in 1..=migrations.len() {
         if let Err(error) = Migrator::new(&migrations[..n]).apply(&mut conn) {
-            let hint = suggest(&conn, &error);
-            return Err(Box::new(Rejection { error, hint }));
+            let hint = suggest_at_failure(&conn, &migrations[n - 1], &error);
+            let version = migrations[n - 1].version();
+            return Err(Box::new(Rejection {
+                version,
+                error,
+                hint,
+            }));
         }
-        fingerprints.push(Schema::read(&conn).map_err(plain)?.fingerprint());
+        let version = migrations[n - 1].version();
+        fingerprints.push(Schema::read(&conn).map_err(plain(version))?.fingerprint());
     }
-    let schema = Schema::read(&conn).map_err(plain)?;
+    let latest = migrations.last().map_or(0, Migration::version);
+    let schema = Schema::read(&conn).map_err(plain(latest))?;
     Ok(Proof {
         fingerprints,
         schema,
@@ -161,6 +174,23 @@ fn diagnose(manifest: &Manifest, text: &str, rejection: &Rejection) -> Diagnosti
                 named(*version)
             ),
         ),
+        // SQLite failed outside the migration's statements, e.g. in
+        // PRAGMA foreign_key_check, after the migration at fault.
+        other if rejection.version > 0 => {
+            let why = if other.to_string().starts_with("foreign key mismatch") {
+                ": the columns a foreign key references must exist in the parent table and \
+                 be its PRIMARY KEY or have a UNIQUE constraint or index"
+            } else {
+                ""
+            };
+            at_entry(
+                rejection.version,
+                format!(
+                    "{} cannot be applied to SQLite: {other}{why}",
+                    named(rejection.version)
+                ),
+            )
+        }
         other => at_entry(
             manifest.migrations.latest_version(),
             format!("the migrations cannot be applied to SQLite: {other}"),
@@ -192,6 +222,39 @@ fn at_statement(
 fn line_within(sql: &str, start: usize, at: usize) -> usize {
     sql.get(start.min(at)..at)
         .map_or(1, |s| s.matches('\n').count() + 1)
+}
+
+/// [`suggest`], among the names that existed when the failing statement ran:
+/// a transactional migration was rolled back, taking with it what its
+/// earlier statements created (`CREATE TABLE t …; CREATE INDEX … ON t(typo)`),
+/// so those statements are run again, and rolled back again, to look.
+fn suggest_at_failure(conn: &Connection, m: &Migration, error: &Error) -> Option<String> {
+    let Error::MigrationFailed { statement, .. } = error else {
+        return None;
+    };
+    if !m.is_transactional() {
+        // Its earlier statements stayed.
+        return suggest(conn, error);
+    }
+    let Ok(tx) = conn.unchecked_transaction() else {
+        return suggest(conn, error);
+    };
+    let mut before = statement.saturating_sub(1);
+    'replay: for item in m.sql() {
+        let mut batch = rusqlite::Batch::new(&tx, item);
+        while before > 0 {
+            let Ok(Some(mut stmt)) = batch.next() else {
+                // The item's end, or (it ran before) nothing to replay further.
+                continue 'replay;
+            };
+            before -= 1;
+            let mut rows = stmt.raw_query();
+            while let Ok(Some(_)) = rows.next() {}
+        }
+        break;
+    }
+    suggest(&tx, error)
+    // Dropping `tx` rolls the replay back.
 }
 
 /// "did you mean `users`?" when SQLite names an unknown table or column that
@@ -307,6 +370,70 @@ mod tests {
         );
         assert!(
             d.message.contains("near \",\": syntax error"),
+            "{}",
+            d.message
+        );
+    }
+
+    #[test]
+    fn names_created_earlier_in_the_failing_migration_are_suggested() {
+        let text = "[[migration]]\nversion = 1\ndescription = \"a\"\nsql = \"CREATE TABLE a (x)\"\n\
+                    [[migration]]\nversion = 2\ndescription = \"rebuild\"\nsql = [\
+                    \"CREATE TABLE users_new (id, email)\", \"PRAGMA user_version = 2\", \
+                    \"INSERT INTO user_new SELECT 1, 2; CREATE INDEX i ON users_new(emial)\"]\n";
+        let d = prove_text(text).unwrap_err();
+        assert!(d.message.contains("statement 3"), "{}", d.message);
+        assert!(
+            d.message.contains("did you mean `users_new`?"),
+            "{}",
+            d.message
+        );
+        let fixed = text.replace("INTO user_new", "INTO users_new");
+        let d = prove_text(&fixed).unwrap_err();
+        assert!(d.message.contains("statement 4"), "{}", d.message);
+        assert!(
+            d.message
+                .contains("no such column: emial; did you mean `email`?"),
+            "{}",
+            d.message
+        );
+        // The replay to look for names was rolled back too.
+        let fixed = fixed.replace("(emial)", "(email)");
+        let proof = prove_text(&fixed).unwrap();
+        assert!(
+            proof
+                .schema
+                .to_sql()
+                .contains("CREATE INDEX i ON users_new(email)")
+        );
+    }
+
+    #[test]
+    fn a_foreign_key_sqlite_cannot_check_is_blamed_on_its_migration() {
+        let text = "[[migration]]\nversion = 1\ndescription = \"a\"\nsql = \"CREATE TABLE a (x)\"\n\
+                    [[migration]]\nversion = 2\ndescription = \"b\"\n\
+                    sql = \"CREATE TABLE b (y REFERENCES a(x))\"\n\
+                    [[migration]]\nversion = 3\ndescription = \"c\"\nsql = \"CREATE TABLE c (z)\"\n";
+        let d = prove_text(text).unwrap_err();
+        assert_eq!(d.location, Location { line: 5, column: 1 }, "{d:?}");
+        assert!(
+            d.message.starts_with(
+                "version 2 (\"b\") cannot be applied to SQLite: foreign key mismatch - \"b\" \
+                 referencing \"a\": the columns a foreign key references must exist"
+            ),
+            "{}",
+            d.message
+        );
+    }
+
+    #[test]
+    fn a_statement_sqlite_cannot_prepare_is_quoted_alone() {
+        let text = "[[migration]]\nversion = 1\ndescription = \"a\"\nsql = \"\"\"\n\
+                    CREATE TABLE a (x);\nCREAT INDEX i ON a(x);\nCREATE TABLE b (y);\"\"\"\n";
+        let d = prove_text(text).unwrap_err();
+        assert!(
+            d.message
+                .contains("statement 2 `CREAT INDEX i ON a(x);`: near \"CREAT\": syntax error"),
             "{}",
             d.message
         );

@@ -1,0 +1,3 @@
+migrate_macros::embed_migrations!("ui/sql_missing_table.toml");
+
+fn main() {}
