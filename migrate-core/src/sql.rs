@@ -57,80 +57,25 @@ pub(crate) fn controls_transaction(sql: &str) -> bool {
 }
 
 /// The first statement of `sql`, with any trivia before it: the text up to
-/// and including the `;` that ends it, or all of `sql` when none does. Follows
-/// `sqlite3_complete()`: a `CREATE TRIGGER` ends only at `; END ;`, and `;`
-/// inside quotes or comments ends nothing. For quoting a statement SQLite
-/// could not prepare, whose end SQLite does not report.
+/// and including the `;` that ends it, or all of `sql` when none does. Asks
+/// SQLite's own `sqlite3_complete()` at each `;`, so a `CREATE TRIGGER` ends
+/// only at `END;` and a `;` inside quotes or comments ends nothing. For
+/// quoting a statement SQLite could not prepare, whose end it does not report.
 pub(crate) fn first_statement(sql: &str) -> &str {
-    // sqlite3_complete()'s states: 0 nothing yet, 1 between statements,
-    // 2 in a statement, 3 after EXPLAIN, 4 after CREATE [TEMP], 5 in a
-    // trigger, 6 after its `;`, 7 after `; END`.
-    #[derive(Clone, Copy)]
-    enum Token {
-        Semi,
-        Space,
-        Other,
-        Explain,
-        Create,
-        Temp,
-        Trigger,
-        End,
-    }
-    const NEXT: [[u8; 8]; 8] = [
-        [1, 0, 2, 3, 4, 2, 2, 2],
-        [1, 1, 2, 3, 4, 2, 2, 2],
-        [1, 2, 2, 2, 2, 2, 2, 2],
-        [1, 3, 3, 2, 4, 2, 2, 2],
-        [1, 4, 2, 2, 2, 4, 5, 2],
-        [6, 5, 5, 5, 5, 5, 5, 5],
-        [6, 6, 5, 5, 5, 5, 5, 7],
-        [1, 7, 5, 5, 5, 5, 5, 5],
-    ];
-    let bytes = sql.as_bytes();
-    let is_id = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80;
-    let mut state = 0u8;
-    let mut i = 0;
-    while i < bytes.len() {
-        let rest = &sql[i..];
-        let (token, len) = match bytes[i] {
-            b';' => (Token::Semi, 1),
-            b if b.is_ascii_whitespace() => (Token::Space, 1),
-            b'-' if rest.starts_with("--") => (Token::Space, rest.find('\n').unwrap_or(rest.len())),
-            b'/' if rest.starts_with("/*") => (
-                Token::Space,
-                rest[2..].find("*/").map_or(rest.len(), |n| n + 4),
-            ),
-            quote @ (b'\'' | b'"' | b'`' | b'[') => {
-                let close = if quote == b'[' { b']' } else { quote };
-                let len = bytes[i + 1..]
-                    .iter()
-                    .position(|&b| b == close)
-                    .map_or(rest.len(), |n| n + 2);
-                (Token::Other, len)
-            }
-            b if is_id(b) => {
-                let len = bytes[i..]
-                    .iter()
-                    .position(|&b| !is_id(b))
-                    .unwrap_or(rest.len());
-                let token = match rest[..len].to_ascii_uppercase().as_str() {
-                    "EXPLAIN" => Token::Explain,
-                    "CREATE" => Token::Create,
-                    "TEMP" | "TEMPORARY" => Token::Temp,
-                    "TRIGGER" => Token::Trigger,
-                    "END" => Token::End,
-                    _ => Token::Other,
-                };
-                (token, len)
-            }
-            _ => (Token::Other, rest.chars().next().map_or(1, char::len_utf8)),
-        };
-        let next = NEXT[usize::from(state)][token as usize];
-        i += len;
-        if next == 1 && state >= 2 {
-            return &sql[..i];
+    for (i, _) in sql.match_indices(';') {
+        let candidate = &sql[..=i];
+        if is_blank(candidate) {
+            // Empty statements (`;;`) are skipped by SQLite's parser too.
+            continue;
         }
-        state = next;
+        let Ok(text) = std::ffi::CString::new(candidate) else {
+            break;
+        };
+        // SAFETY: `text` is a valid NUL-terminated string that outlives the
+        // call; sqlite3_complete only reads it.
+        if unsafe { rusqlite::ffi::sqlite3_complete(text.as_ptr()) } != 0 {
+            return candidate;
+        }
     }
     sql
 }

@@ -10,7 +10,7 @@ use rusqlite::fallible_iterator::FallibleIterator;
 
 use crate::error::sqlite_message;
 use crate::manifest::{Diagnostic, Location, Manifest};
-use crate::schema::{Fingerprint, Schema};
+use crate::schema::{Fingerprint, Fingerprinter, Schema};
 use crate::{Error, Migration, Migrator};
 
 /// What the proof produced.
@@ -48,6 +48,7 @@ pub fn prove(migrations: &[Migration]) -> Result<Proof, Box<Rejection>> {
     };
     let mut conn = Connection::open_in_memory().map_err(plain(0))?;
     let mut fingerprints = Vec::with_capacity(migrations.len());
+    let mut fingerprinter = Fingerprinter::default();
     for n in 1..=migrations.len() {
         if let Err(error) = Migrator::new(&migrations[..n]).apply(&mut conn) {
             let hint = suggest_at_failure(&conn, &migrations[n - 1], &error);
@@ -59,7 +60,7 @@ pub fn prove(migrations: &[Migration]) -> Result<Proof, Box<Rejection>> {
             }));
         }
         let version = migrations[n - 1].version();
-        fingerprints.push(Schema::read(&conn).map_err(plain(version))?.fingerprint());
+        fingerprints.push(fingerprinter.fingerprint(&conn).map_err(plain(version))?);
     }
     let latest = migrations.last().map_or(0, Migration::version);
     let schema = Schema::read(&conn).map_err(plain(latest))?;
