@@ -28,6 +28,9 @@ migrate-macros = { path = "$root/migrate-macros" }
 [profile.dev.build-override]
 opt-level = 3
 
+[profile.release.build-override]
+opt-level = 3
+
 [workspace]
 TOML
     cat > "$dir/src/main.rs" <<'RS'
