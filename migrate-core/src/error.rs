@@ -137,6 +137,29 @@ pub enum Error {
         transactional: bool,
     },
 
+    /// `baseline` on a database that already records migrations.
+    #[error(
+        "the database already records migrations (up to version {version}); baseline is only \
+         for a database that has never been migrated by this tool; nothing was changed"
+    )]
+    AlreadyTracked {
+        /// The highest recorded version.
+        version: i64,
+    },
+
+    /// `baseline` on a database whose schema is not the one of the version.
+    #[error(
+        "the database's schema is not the schema of version {version}: {differences}; \
+         baseline would record migrations that do not match it (use --force if you are sure); \
+         nothing was changed"
+    )]
+    BaselineMismatch {
+        /// The version asked for.
+        version: u32,
+        /// What differs, in short.
+        differences: String,
+    },
+
     /// The connection is inside a transaction; migrations need their own.
     #[error("the connection is inside a transaction; apply migrations outside of one")]
     InTransaction,

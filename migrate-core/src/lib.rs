@@ -50,6 +50,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod checksum;
 mod error;
 pub mod manifest;
 mod model;
@@ -74,7 +75,7 @@ impl Migrations {
     /// A [`Migrator`] over these migrations, to set options such as the busy
     /// timeout.
     pub fn migrator(&self) -> Migrator<'_> {
-        Migrator::new(self)
+        Migrator::new(self).applied_by(self.build())
     }
 
     /// Opens (creating if needed) the database at `path` and applies every

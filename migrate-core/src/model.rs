@@ -18,6 +18,11 @@ pub struct Migration {
     description: Cow<'static, str>,
     sql: Cow<'static, [Cow<'static, str>]>,
     transaction: bool,
+    /// SHA-256 of the normalised SQL (see [`crate::checksum`]).
+    checksum: [u8; 32],
+    /// The chain over versions 1..=this one, when known in advance (embedded
+    /// and parsed lists); the runner folds it from the checksums otherwise.
+    chain: Option<[u8; 32]>,
 }
 
 impl Migration {
@@ -30,11 +35,14 @@ impl Migration {
         I: IntoIterator<Item = S>,
         S: Into<Cow<'static, str>>,
     {
+        let sql: Vec<Cow<'static, str>> = sql.into_iter().map(Into::into).collect();
         Migration {
             version,
             description: description.into(),
-            sql: sql.into_iter().map(Into::into).collect::<Vec<_>>().into(),
+            checksum: crate::checksum::checksum(sql.iter().map(|s| s.as_ref())),
+            sql: sql.into(),
             transaction: true,
+            chain: None,
         }
     }
 
@@ -53,12 +61,16 @@ impl Migration {
         description: &'static str,
         sql: &'static [Cow<'static, str>],
         transaction: bool,
+        checksum: [u8; 32],
+        chain: [u8; 32],
     ) -> Self {
         Migration {
             version,
             description: Cow::Borrowed(description),
             sql: Cow::Borrowed(sql),
             transaction,
+            checksum,
+            chain: Some(chain),
         }
     }
 
@@ -83,6 +95,27 @@ impl Migration {
     pub fn is_transactional(&self) -> bool {
         self.transaction
     }
+
+    /// SHA-256 of the migration's normalised SQL, as stored when applied.
+    pub fn checksum(&self) -> [u8; 32] {
+        self.checksum
+    }
+
+    /// The hash chained over the checksums of versions 1..=this one, when it
+    /// was computed in advance (embedded and parsed lists; `None` for a
+    /// migration made with [`Migration::new`], whose list is not known).
+    pub fn chain(&self) -> Option<[u8; 32]> {
+        self.chain
+    }
+}
+
+/// Sets the chain of every migration of a list numbered 1, 2, 3, ….
+pub(crate) fn link(list: &mut [Migration]) {
+    let mut chain = [0; 32];
+    for m in list {
+        chain = crate::checksum::chain(&chain, &m.checksum);
+        m.chain = Some(chain);
+    }
 }
 
 /// The ordered list of migrations of one `migrations.toml`, with the file's
@@ -99,6 +132,9 @@ pub struct Migrations {
     fingerprints: Cow<'static, [u8]>,
     /// The schema after the last migration, as SQL.
     schema: Cow<'static, str>,
+    /// The build that embedded the list (`crate version`), recorded with each
+    /// migration it applies.
+    build: Cow<'static, str>,
 }
 
 impl Migrations {
@@ -109,6 +145,7 @@ impl Migrations {
         default_database: Option<&'static str>,
         fingerprints: &'static [u8],
         schema: &'static str,
+        build: &'static str,
     ) -> Self {
         let default_database = match default_database {
             Some(path) => Some(Cow::Borrowed(path)),
@@ -119,16 +156,25 @@ impl Migrations {
             default_database,
             fingerprints: Cow::Borrowed(fingerprints),
             schema: Cow::Borrowed(schema),
+            build: Cow::Borrowed(build),
         }
     }
 
-    pub(crate) fn from_parts(list: Vec<Migration>, default_database: Option<String>) -> Self {
+    pub(crate) fn from_parts(mut list: Vec<Migration>, default_database: Option<String>) -> Self {
+        link(&mut list);
         Migrations {
             list: list.into(),
             default_database: default_database.map(Cow::Owned),
             fingerprints: Cow::Borrowed(&[]),
             schema: Cow::Borrowed(""),
+            build: Cow::Borrowed(concat!("migrate-core ", env!("CARGO_PKG_VERSION"))),
         }
+    }
+
+    /// The build that embedded these migrations, as `crate version` (the
+    /// crate that invoked `embed_migrations!`); recorded as `applied_by`.
+    pub fn build(&self) -> &str {
+        &self.build
     }
 
     /// These migrations with the results of their proof.

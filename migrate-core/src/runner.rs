@@ -19,7 +19,7 @@ use rusqlite::fallible_iterator::FallibleIterator;
 use rusqlite::{Batch, Connection, TransactionBehavior};
 
 use crate::sql::{controls_transaction, first_statement, one_line, skip_trivia};
-use crate::tracking::{self, AppliedMigration};
+use crate::tracking::{self, AppliedMigration, Record, hex};
 use crate::{Error, Migration};
 
 /// How long to wait for another connection's write lock by default. Long
@@ -28,6 +28,9 @@ pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Longest statement text quoted in messages.
 const QUOTE_LEN: usize = 80;
+
+/// Who applied a migration, when the caller does not say: this library.
+const LIBRARY: &str = concat!("migrate-core ", env!("CARGO_PKG_VERSION"));
 
 /// A disagreement between the database's record and this build's list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +46,14 @@ pub enum Problem {
     /// A version this build has was never applied, though a later one was.
     NeverApplied {
         /// The skipped version.
+        version: u32,
+        /// Its description in this build.
+        description: String,
+    },
+    /// A migration's SQL changed after it was applied: the checksum recorded
+    /// then differs from this build's.
+    Modified {
+        /// The edited version.
         version: u32,
         /// Its description in this build.
         description: String,
@@ -72,6 +83,15 @@ impl fmt::Display for Problem {
                 "version {version} ({description:?}) was never applied although later versions \
                  were; applying it now would run it out of order"
             ),
+            Problem::Modified {
+                version,
+                description,
+            } => write!(
+                f,
+                "version {version} ({description:?}) was modified after it was applied: its SQL \
+                 in this build differs from what ran; restore it, or run `migrate repair` to \
+                 accept the new SQL as what ran"
+            ),
         }
     }
 }
@@ -96,6 +116,9 @@ pub struct ApplyReport {
     pub applied: Vec<(u32, Duration)>,
     /// The database's version afterwards.
     pub version: i64,
+    /// Versions recorded without a checksum (by the original Python tool or
+    /// an older build) that this call adopted, recording this build's.
+    pub adopted: Vec<u32>,
 }
 
 /// Progress of `apply`, for callers that show it.
@@ -107,11 +130,33 @@ pub enum Progress<'a> {
     Finished(&'a Migration, Duration),
 }
 
+/// What a trial run (`apply --dry-run`) found for one pending migration.
+#[derive(Debug)]
+pub enum Trial {
+    /// It ran on the real data, in this long, and was rolled back.
+    Succeeded(Duration),
+    /// It failed on the real data after this long; it would fail the same
+    /// way when applied.
+    Failed(Duration, Box<Error>),
+    /// It was not tried; the reason says why.
+    NotTried(&'static str),
+}
+
 /// Applies a list of migrations and reads a database's state against it.
 #[derive(Debug, Clone, Copy)]
 pub struct Migrator<'m> {
     migrations: &'m [Migration],
     busy_timeout: Duration,
+    target: Option<u32>,
+    applied_by: &'m str,
+}
+
+/// The database's position, as read under the lock.
+struct State<'m> {
+    version: i64,
+    next: Option<&'m Migration>,
+    /// Rows without a checksum wait to be adopted.
+    adopt: bool,
 }
 
 impl<'m> Migrator<'m> {
@@ -121,6 +166,8 @@ impl<'m> Migrator<'m> {
         Migrator {
             migrations,
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            target: None,
+            applied_by: LIBRARY,
         }
     }
 
@@ -129,6 +176,22 @@ impl<'m> Migrator<'m> {
     #[must_use]
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
+        self
+    }
+
+    /// Stops `apply` (and trial runs) after this version (`apply --to N`).
+    #[must_use]
+    pub fn target(mut self, version: Option<u32>) -> Self {
+        self.target = version;
+        self
+    }
+
+    /// The build recorded as having applied each migration (`applied_by`),
+    /// e.g. `"chatbot 1.4.0"`; the code `embed_migrations!` generates sets it
+    /// to the embedding crate's name and version.
+    #[must_use]
+    pub fn applied_by(mut self, build: &'m str) -> Self {
+        self.applied_by = build;
         self
     }
 
@@ -142,27 +205,36 @@ impl<'m> Migrator<'m> {
 
     /// Where the database stands. Reads only, in one read transaction.
     pub fn status(&self, conn: &Connection) -> Result<Status, Error> {
-        conn.busy_timeout(self.busy_timeout)
-            .map_err(|e| self.classify(e))?;
-        let applied = if conn.is_autocommit() {
-            let tx = conn.unchecked_transaction().map_err(|e| self.classify(e))?;
-            let rows = tracking::read(&tx).map_err(|e| self.reclassify(e))?;
-            tx.commit().map_err(|e| self.classify(e))?;
-            rows
-        } else {
-            tracking::read(conn).map_err(|e| self.reclassify(e))?
-        };
-        Ok(self.assess(applied))
+        let rows = self.read_consistently(conn, tracking::read)?;
+        Ok(self.assess(rows))
     }
 
     /// The rows of `schema_migrations`, oldest version first.
     pub fn history(&self, conn: &Connection) -> Result<Vec<AppliedMigration>, Error> {
-        Ok(self.status(conn)?.applied)
+        self.read_consistently(conn, tracking::read)
     }
 
     /// The database's version: the highest recorded, 0 when none is.
     pub fn current_version(&self, conn: &Connection) -> Result<i64, Error> {
-        Ok(self.status(conn)?.current_version)
+        Ok(self.read_consistently(conn, tracking::summary)?.max)
+    }
+
+    /// Runs `read` in a read transaction (a consistent snapshot), or in the
+    /// caller's transaction if there is one.
+    fn read_consistently<T>(
+        &self,
+        conn: &Connection,
+        read: impl FnOnce(&Connection) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        conn.busy_timeout(self.busy_timeout)
+            .map_err(|e| self.classify(e))?;
+        if !conn.is_autocommit() {
+            return read(conn).map_err(|e| self.reclassify(e));
+        }
+        let tx = conn.unchecked_transaction().map_err(|e| self.classify(e))?;
+        let value = read(&tx).map_err(|e| self.reclassify(e))?;
+        tx.commit().map_err(|e| self.classify(e))?;
+        Ok(value)
     }
 
     /// Applies every pending migration in version order; see [`Self::apply_with`].
@@ -170,13 +242,15 @@ impl<'m> Migrator<'m> {
         self.apply_with(conn, |_| {})
     }
 
-    /// Applies every pending migration in version order, each in its own
-    /// transaction together with its `schema_migrations` row, telling
-    /// `progress` as each starts and finishes.
+    /// Applies every pending migration in version order (up to the target,
+    /// if one is set), each in its own transaction together with its
+    /// `schema_migrations` row, telling `progress` as each starts and
+    /// finishes.
     ///
     /// Stops at the first failure: that migration is rolled back, earlier
     /// ones stay. Refuses to start, changing nothing, when the database
-    /// records versions this build does not know or skipped one it does.
+    /// records versions this build does not know, skipped one it does, or
+    /// ran a migration whose SQL has since been edited.
     pub fn apply_with(
         &self,
         conn: &mut Connection,
@@ -186,24 +260,26 @@ impl<'m> Migrator<'m> {
             return Err(Error::InTransaction);
         }
         // Cheap look first, without the write lock: the common start-up case
-        // (nothing pending) then never writes, and works on read-only files.
-        conn.busy_timeout(self.busy_timeout)
-            .map_err(|e| self.classify(e))?;
-        let (version, next) = {
-            let tx = conn.unchecked_transaction().map_err(|e| self.classify(e))?;
-            let state = self.locked_state(&tx)?;
-            tx.commit().map_err(|e| self.classify(e))?;
-            state
-        };
-        if next.is_none() {
+        // (nothing pending) then reads two rows, never writes, and works on
+        // read-only files.
+        let state = self.read_consistently(conn, |c| self.locked_state(c))?;
+        if state.next.is_none() && !state.adopt {
             return Ok(ApplyReport {
-                applied: Vec::new(),
-                version,
+                version: state.version,
+                ..ApplyReport::default()
             });
         }
+        self.without_foreign_keys(conn, |conn| self.apply_pending(conn, &mut progress))
+    }
 
-        // PRAGMA foreign_keys is a no-op inside a transaction: switch it off
-        // before any begins, and put it back however the migrations end.
+    /// Runs `work` with foreign-key enforcement off, and puts it back as it
+    /// was however `work` ends. PRAGMA foreign_keys is a no-op inside a
+    /// transaction, so this must wrap the transactions, not run inside them.
+    fn without_foreign_keys<T>(
+        &self,
+        conn: &mut Connection,
+        work: impl FnOnce(&mut Connection) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let enforced: bool = conn
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
             .map_err(|e| self.classify(e))?;
@@ -211,7 +287,7 @@ impl<'m> Migrator<'m> {
             conn.pragma_update(None, "foreign_keys", false)
                 .map_err(|e| self.classify(e))?;
         }
-        let result = self.apply_pending(conn, &mut progress);
+        let result = work(conn);
         if enforced {
             let restored = conn.pragma_update(None, "foreign_keys", true);
             if let (Ok(_), Err(e)) = (&result, restored) {
@@ -233,9 +309,12 @@ impl<'m> Migrator<'m> {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(|e| self.classify(e))?;
             tracking::ensure(&tx).map_err(|e| self.reclassify(e))?;
-            let (version, next) = self.locked_state(&tx)?;
-            report.version = version;
-            let Some(migration) = next else {
+            let state = self.locked_state(&tx)?;
+            report.version = state.version;
+            if state.adopt {
+                report.adopted = self.adopt(&tx)?;
+            }
+            let Some(migration) = state.next else {
                 tx.commit().map_err(|e| self.classify(e))?;
                 return Ok(report);
             };
@@ -245,8 +324,7 @@ impl<'m> Migrator<'m> {
             if migration.is_transactional() {
                 run_statements(&tx, migration)?;
                 check_foreign_keys(&tx, migration)?;
-                tracking::record(&tx, migration.version(), migration.description())
-                    .map_err(|e| self.reclassify(e))?;
+                self.record(&tx, migration, started.elapsed())?;
                 tx.commit().map_err(|e| self.classify(e))?;
             } else {
                 // Keep the tracking table, release the lock, run bare.
@@ -258,7 +336,7 @@ impl<'m> Migrator<'m> {
                     .map_err(|e| self.classify(e))?;
                 // Another process may have run and recorded it meanwhile.
                 if !tracking::is_recorded(&tx, migration.version())? {
-                    tracking::record(&tx, migration.version(), migration.description())?;
+                    self.record(&tx, migration, started.elapsed())?;
                 }
                 tx.commit().map_err(|e| self.classify(e))?;
             }
@@ -267,6 +345,171 @@ impl<'m> Migrator<'m> {
             report.applied.push((migration.version(), took));
             report.version = i64::from(migration.version());
         }
+    }
+
+    fn record(&self, conn: &Connection, m: &Migration, took: Duration) -> Result<(), Error> {
+        tracking::record(
+            conn,
+            &Record {
+                version: m.version(),
+                description: m.description(),
+                checksum: &m.checksum(),
+                chain: &self.chain_at(m.version()),
+                duration_ms: i64::try_from(took.as_millis()).ok(),
+                applied_by: self.applied_by,
+            },
+        )
+        .map_err(|e| self.reclassify(e))
+    }
+
+    /// Records this build's checksums for rows that have none (written by the
+    /// original Python tool or an older build), and the chain for every row.
+    /// Only called when [`Self::locked_state`] found no problem, so every
+    /// recorded checksum already equals this build's.
+    fn adopt(&self, conn: &Connection) -> Result<Vec<u32>, Error> {
+        let mut adopted = Vec::new();
+        let mut chain = [0; 32];
+        for row in tracking::read(conn)? {
+            let Some(m) = u32::try_from(row.version).ok().and_then(|v| self.get(v)) else {
+                continue;
+            };
+            chain = crate::checksum::chain(&chain, &m.checksum());
+            if row.checksum.is_none() {
+                adopted.push(m.version());
+            }
+            if row.checksum.is_none() || row.chain.as_deref() != Some(hex(&chain).as_str()) {
+                tracking::set_checksum(conn, m.version(), &m.checksum(), &chain)?;
+            }
+        }
+        Ok(adopted)
+    }
+
+    /// Records this build's checksums for every applied version whose
+    /// recorded checksum differs (`migrate repair`), after the user confirmed
+    /// that the edited SQL is what should count as having run. Returns the
+    /// versions whose checksum changed. Refuses while the database records
+    /// versions this build does not know or skipped one.
+    pub fn repair(&self, conn: &mut Connection) -> Result<Vec<u32>, Error> {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.classify(e))?;
+        let status = self.assess(tracking::read(&tx).map_err(|e| self.reclassify(e))?);
+        let blocking: Vec<Problem> = status
+            .problems
+            .iter()
+            .filter(|p| !matches!(p, Problem::Modified { .. }))
+            .cloned()
+            .collect();
+        if !blocking.is_empty() {
+            return Err(Error::Inconsistent { problems: blocking });
+        }
+        let repaired = status
+            .problems
+            .iter()
+            .filter_map(|p| match p {
+                Problem::Modified { version, .. } => Some(*version),
+                _ => None,
+            })
+            .collect();
+        tracking::ensure(&tx).map_err(|e| self.reclassify(e))?;
+        let mut chain = [0; 32];
+        for row in tracking::read(&tx)? {
+            if let Some(m) = u32::try_from(row.version).ok().and_then(|v| self.get(v)) {
+                chain = crate::checksum::chain(&chain, &m.checksum());
+                tracking::set_checksum(&tx, m.version(), &m.checksum(), &chain)?;
+            }
+        }
+        tx.commit().map_err(|e| self.classify(e))?;
+        Ok(repaired)
+    }
+
+    /// Records versions 1..=`version` as applied without running them
+    /// (`migrate baseline`), for a database whose schema was made before it
+    /// used this tool. Refuses when anything is recorded already. The caller
+    /// checks the schema first (see [`crate::Migrations::baseline`]).
+    pub fn baseline(&self, conn: &mut Connection, version: u32) -> Result<(), Error> {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.classify(e))?;
+        tracking::ensure(&tx).map_err(|e| self.reclassify(e))?;
+        let summary = tracking::summary(&tx).map_err(|e| self.reclassify(e))?;
+        if summary.count > 0 {
+            return Err(Error::AlreadyTracked {
+                version: summary.max,
+            });
+        }
+        let by = format!("baseline by {}", self.applied_by);
+        for m in self
+            .migrations
+            .iter()
+            .take_while(|m| m.version() <= version)
+        {
+            tracking::record(
+                &tx,
+                &Record {
+                    version: m.version(),
+                    description: m.description(),
+                    checksum: &m.checksum(),
+                    chain: &self.chain_at(m.version()),
+                    duration_ms: None,
+                    applied_by: &by,
+                },
+            )
+            .map_err(|e| self.reclassify(e))?;
+        }
+        tx.commit().map_err(|e| self.classify(e))?;
+        Ok(())
+    }
+
+    /// Runs every pending migration (up to the target) against the real
+    /// database inside one transaction that is then rolled back, and says
+    /// what would succeed and what would fail on the real data
+    /// (`apply --dry-run`). Nothing is changed: the file's bytes are the same
+    /// afterwards. Migrations with `transaction = false` are not tried, nor
+    /// any after a failure (they may depend on it).
+    pub fn trial(&self, conn: &mut Connection) -> Result<Vec<(u32, Trial)>, Error> {
+        if !conn.is_autocommit() {
+            return Err(Error::InTransaction);
+        }
+        let state = self.read_consistently(conn, |c| self.locked_state(c))?;
+        if state.next.is_none() {
+            return Ok(Vec::new());
+        }
+        self.without_foreign_keys(conn, |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| self.classify(e))?;
+            let state = self.locked_state(&tx)?;
+            let mut outcomes = Vec::new();
+            let mut failed = false;
+            let pending = self
+                .migrations
+                .iter()
+                .skip_while(|m| i64::from(m.version()) <= state.version)
+                .take_while(|m| self.target.is_none_or(|t| m.version() <= t));
+            for m in pending {
+                let outcome = if failed {
+                    Trial::NotTried("an earlier migration would fail")
+                } else if !m.is_transactional() {
+                    Trial::NotTried("it runs outside a transaction (transaction = false)")
+                } else {
+                    let started = Instant::now();
+                    tx.execute_batch("SAVEPOINT trial")?;
+                    let result = run_statements(&tx, m).and_then(|()| check_foreign_keys(&tx, m));
+                    tx.execute_batch("ROLLBACK TO trial; RELEASE trial")?;
+                    match result {
+                        Ok(()) => Trial::Succeeded(started.elapsed()),
+                        Err(e) => {
+                            failed = true;
+                            Trial::Failed(started.elapsed(), Box::new(e))
+                        }
+                    }
+                };
+                outcomes.push((m.version(), outcome));
+            }
+            tx.rollback().map_err(|e| self.classify(e))?;
+            Ok(outcomes)
+        })
     }
 
     fn get(&self, version: u32) -> Option<&'m Migration> {
@@ -278,43 +521,90 @@ impl<'m> Migrator<'m> {
             .or_else(|| self.migrations.iter().find(|m| m.version() == version))
     }
 
-    /// The database's version and the next migration to apply, or the
-    /// problems that forbid applying. Reads one aggregate row when the record
-    /// is consistent, which is the normal case, and every row only to name
-    /// the problems when it is not.
-    fn locked_state(&self, conn: &Connection) -> Result<(i64, Option<&'m Migration>), Error> {
-        let (count, min, max) = tracking::summary(conn).map_err(|e| self.reclassify(e))?;
-        let latest = self.migrations.last().map_or(0, |m| i64::from(m.version()));
-        if count == max && (count == 0 || min == 1) && max <= latest {
-            let next = u32::try_from(max + 1).ok().and_then(|v| self.get(v));
-            return Ok((max, next));
+    /// The chain over this build's checksums of versions 1..=`version`.
+    fn chain_at(&self, version: u32) -> [u8; 32] {
+        if let Some(chain) = self.get(version).and_then(Migration::chain) {
+            return chain;
         }
-        let status = self.assess(tracking::read(conn).map_err(|e| self.reclassify(e))?);
+        self.migrations
+            .iter()
+            .take_while(|m| m.version() <= version)
+            .fold([0; 32], |chain, m| {
+                crate::checksum::chain(&chain, &m.checksum())
+            })
+    }
+
+    /// The database's version and the next migration to apply, or the
+    /// problems that forbid applying. When the record is consistent, which
+    /// is the normal case, this reads one aggregate row and the newest row's
+    /// chain, which covers the checksums of the whole history; every row is
+    /// read only to name the problems when it is not.
+    fn locked_state(&self, conn: &Connection) -> Result<State<'m>, Error> {
+        let summary = tracking::summary(conn).map_err(|e| self.reclassify(e))?;
+        let latest = self.migrations.last().map_or(0, |m| i64::from(m.version()));
+        let contiguous = summary.count == summary.max
+            && (summary.count == 0 || summary.min == 1)
+            && summary.max <= latest;
+        let chained = summary.count == 0
+            || u32::try_from(summary.max).is_ok_and(|v| {
+                summary.newest_chain.as_deref() == Some(hex(&self.chain_at(v)).as_str())
+            });
+        if contiguous && chained {
+            return Ok(State {
+                version: summary.max,
+                next: self.next_after(summary.max),
+                adopt: false,
+            });
+        }
+        let rows = tracking::read(conn).map_err(|e| self.reclassify(e))?;
+        let adopt = rows
+            .iter()
+            .any(|r| r.checksum.is_none() || r.chain.is_none());
+        let status = self.assess(rows);
         if !status.problems.is_empty() {
             return Err(Error::Inconsistent {
                 problems: status.problems,
             });
         }
-        let next = status.pending.first().and_then(|&v| self.get(v));
-        Ok((status.current_version, next))
+        Ok(State {
+            version: status.current_version,
+            next: self.next_after(status.current_version),
+            adopt,
+        })
+    }
+
+    /// The migration after `version`, unless the target stops before it.
+    fn next_after(&self, version: i64) -> Option<&'m Migration> {
+        let next = u32::try_from(version + 1).ok()?;
+        if self.target.is_some_and(|t| next > t) {
+            return None;
+        }
+        self.get(next)
     }
 
     /// Compares the recorded rows with this build's list.
     fn assess(&self, applied: Vec<AppliedMigration>) -> Status {
         let current_version = applied.iter().map(|a| a.version).max().unwrap_or(0);
-        let mut problems: Vec<Problem> = applied
-            .iter()
-            .filter(|a| {
-                u32::try_from(a.version)
-                    .ok()
-                    .and_then(|v| self.get(v))
-                    .is_none()
-            })
-            .map(|a| Problem::UnknownVersion {
-                version: a.version,
-                description: a.description.clone(),
-            })
-            .collect();
+        let mut problems = Vec::new();
+        for a in &applied {
+            match u32::try_from(a.version).ok().and_then(|v| self.get(v)) {
+                None => problems.push(Problem::UnknownVersion {
+                    version: a.version,
+                    description: a.description.clone(),
+                }),
+                Some(m) => {
+                    if a.checksum
+                        .as_deref()
+                        .is_some_and(|c| c != hex(&m.checksum()))
+                    {
+                        problems.push(Problem::Modified {
+                            version: m.version(),
+                            description: m.description().to_owned(),
+                        });
+                    }
+                }
+            }
+        }
         let mut pending = Vec::new();
         for m in self.migrations {
             let v = i64::from(m.version());
@@ -327,6 +617,12 @@ impl<'m> Migrator<'m> {
                 });
             }
         }
+        problems.sort_by_key(|p| match p {
+            Problem::UnknownVersion { version, .. } => *version,
+            Problem::NeverApplied { version, .. } | Problem::Modified { version, .. } => {
+                i64::from(*version)
+            }
+        });
         Status {
             current_version,
             applied,

@@ -1,23 +1,40 @@
 //! The `schema_migrations` table: the record of what has been applied.
 //!
-//! Its definition is exactly the original Python tool's, so databases that
-//! tool migrated are continued where they stand, and their rows are read but
-//! never rewritten.
+//! Its first three columns are exactly the original Python tool's, so
+//! databases that tool migrated are continued where they stand. This tool
+//! adds four nullable columns (checksum, chain, duration, build) with
+//! `ALTER TABLE ... ADD COLUMN` the first time it writes to such a database;
+//! old rows keep their version, description and time, and get a checksum
+//! only when adopted.
+
+use std::fmt::Write as _;
 
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::Error;
 
-/// The seed's table, unchanged.
+/// The seed's table, plus this tool's columns.
 const CREATE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY,
     description TEXT,
-    applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
+    applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    checksum TEXT,
+    chain TEXT,
+    duration_ms INTEGER,
+    applied_by TEXT
 )";
 
+/// The columns this tool adds to the seed's table, with their types.
+const EXTRA: [(&str, &str); 4] = [
+    ("checksum", "TEXT"),
+    ("chain", "TEXT"),
+    ("duration_ms", "INTEGER"),
+    ("applied_by", "TEXT"),
+];
+
 /// One row of `schema_migrations`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AppliedMigration {
     /// The version recorded.
     pub version: i64,
@@ -25,11 +42,37 @@ pub struct AppliedMigration {
     pub description: Option<String>,
     /// When it was applied, as stored (`YYYY-MM-DD HH:MM:SS`, UTC).
     pub applied_at: Option<String>,
+    /// SHA-256 (hex) of the migration's normalised SQL when it was applied;
+    /// `None` for rows written by the original Python tool, until adopted.
+    pub checksum: Option<String>,
+    /// Hash (hex) chained over the checksums of every version up to this one.
+    pub chain: Option<String>,
+    /// How long the migration took, in milliseconds.
+    pub duration_ms: Option<i64>,
+    /// The build that applied it (`crate version`), or how it was recorded.
+    pub applied_by: Option<String>,
 }
 
-/// Whether the table exists; an error if the name is taken by something that
-/// is not a table, or if its columns are not the ones this tool writes.
-pub(crate) fn exists(conn: &Connection) -> Result<bool, Error> {
+/// Which of this tool's columns the table has (older tables lack them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Shape {
+    extra: [bool; 4],
+}
+
+impl Shape {
+    fn complete(&self) -> bool {
+        self.extra.iter().all(|&b| b)
+    }
+
+    fn column(&self, i: usize) -> &'static str {
+        if self.extra[i] { EXTRA[i].0 } else { "NULL" }
+    }
+}
+
+/// The table's shape if it exists; an error if the name is taken by
+/// something that is not a table, or if its columns are not the ones this
+/// tool (or the original Python tool) writes.
+pub(crate) fn shape(conn: &Connection) -> Result<Option<Shape>, Error> {
     let kind: Option<String> = conn
         .query_row(
             "SELECT type FROM sqlite_master WHERE name = 'schema_migrations'",
@@ -38,22 +81,22 @@ pub(crate) fn exists(conn: &Connection) -> Result<bool, Error> {
         )
         .optional()?;
     match kind.as_deref() {
-        None => Ok(false),
-        Some("table") => check_shape(conn).map(|()| true),
+        None => Ok(None),
+        Some("table") => check_shape(conn).map(Some),
         Some(other) => Err(Error::UnexpectedTrackingTable {
             detail: format!("it is a {other}, not a table"),
         }),
     }
 }
 
-fn check_shape(conn: &Connection) -> Result<(), Error> {
+fn check_shape(conn: &Connection) -> Result<Shape, Error> {
     struct Column {
         name: String,
         decl: String,
         required: bool,
         pk: i64,
     }
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT name, type, \"notnull\" AND dflt_value IS NULL, pk \
          FROM pragma_table_info('schema_migrations')",
     )?;
@@ -115,50 +158,99 @@ fn check_shape(conn: &Connection) -> Result<(), Error> {
             ),
         });
     }
-    Ok(())
+    let mut shape = Shape::default();
+    for (i, (name, _)) in EXTRA.iter().enumerate() {
+        shape.extra[i] = find(name).is_some();
+    }
+    Ok(shape)
 }
 
-/// Creates the table if it is missing (inside the caller's transaction).
+/// Creates the table if it is missing, or adds this tool's columns to an
+/// older one (inside the caller's write transaction).
 pub(crate) fn ensure(conn: &Connection) -> Result<(), Error> {
-    if !exists(conn)? {
-        conn.execute_batch(CREATE)?;
+    match shape(conn)? {
+        None => conn.execute_batch(CREATE)?,
+        Some(shape) if !shape.complete() => {
+            for (i, (name, decl)) in EXTRA.iter().enumerate() {
+                if !shape.extra[i] {
+                    conn.execute_batch(&format!(
+                        "ALTER TABLE schema_migrations ADD COLUMN {name} {decl}"
+                    ))?;
+                }
+            }
+        }
+        Some(_) => {}
     }
     Ok(())
 }
 
 /// Every row, in version order; empty when the table does not exist.
 pub(crate) fn read(conn: &Connection) -> Result<Vec<AppliedMigration>, Error> {
-    if !exists(conn)? {
+    let Some(shape) = shape(conn)? else {
         return Ok(Vec::new());
-    }
-    let mut stmt = conn.prepare(
-        "SELECT version, description, applied_at FROM schema_migrations ORDER BY version",
-    )?;
+    };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT version, description, applied_at, {}, {}, {}, {} \
+         FROM schema_migrations ORDER BY version",
+        shape.column(0),
+        shape.column(1),
+        shape.column(2),
+        shape.column(3),
+    ))?;
     let rows = stmt
         .query_map([], |row| {
             Ok(AppliedMigration {
                 version: row.get(0)?,
                 description: as_text(row.get_ref(1)?),
                 applied_at: as_text(row.get_ref(2)?),
+                checksum: as_text(row.get_ref(3)?),
+                chain: as_text(row.get_ref(4)?),
+                duration_ms: row.get_ref(5)?.as_i64_or_null().ok().flatten(),
+                applied_by: as_text(row.get_ref(6)?),
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
 
-/// `(count, min, max)` of the recorded versions, all 0 without the table:
-/// enough to tell, without reading every row, that exactly `1..=max` is
-/// recorded (versions are unique integers, so `count == max && min == 1`).
-pub(crate) fn summary(conn: &Connection) -> Result<(i64, i64, i64), Error> {
-    if !exists(conn)? {
-        return Ok((0, 0, 0));
-    }
-    Ok(conn.query_row(
+/// What one aggregate read tells about the record, without reading every row.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Summary {
+    pub count: i64,
+    pub min: i64,
+    pub max: i64,
+    /// The chain stored with the newest row.
+    pub newest_chain: Option<String>,
+}
+
+/// `count`, `min` and `max` of the recorded versions and the newest row's
+/// chain; all empty without the table. Versions are unique integers, so
+/// `count == max && min == 1` means exactly `1..=max` is recorded.
+pub(crate) fn summary(conn: &Connection) -> Result<Summary, Error> {
+    let Some(shape) = shape(conn)? else {
+        return Ok(Summary::default());
+    };
+    let (count, min, max): (i64, i64, i64) = conn.query_row(
         "SELECT count(*), coalesce(min(version), 0), coalesce(max(version), 0) \
          FROM schema_migrations",
         [],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?)
+    )?;
+    let newest_chain = if shape.extra[1] && count > 0 {
+        conn.query_row(
+            "SELECT chain FROM schema_migrations WHERE version = ?1",
+            [max],
+            |r| Ok(as_text(r.get_ref(0)?)),
+        )?
+    } else {
+        None
+    };
+    Ok(Summary {
+        count,
+        min,
+        max,
+        newest_chain,
+    })
 }
 
 /// Whether `version` is recorded.
@@ -173,13 +265,56 @@ pub(crate) fn is_recorded(conn: &Connection, version: u32) -> Result<bool, Error
         .is_some())
 }
 
-/// Records a migration as applied, at the current UTC time.
-pub(crate) fn record(conn: &Connection, version: u32, description: &str) -> Result<(), Error> {
-    conn.execute(
-        "INSERT INTO schema_migrations (version, description) VALUES (?1, ?2)",
-        rusqlite::params![version, description],
-    )?;
+/// A row to write.
+pub(crate) struct Record<'a> {
+    pub version: u32,
+    pub description: &'a str,
+    pub checksum: &'a [u8; 32],
+    pub chain: &'a [u8; 32],
+    pub duration_ms: Option<i64>,
+    pub applied_by: &'a str,
+}
+
+/// Records a migration as applied, at the current UTC time (the table must
+/// have this tool's columns: see [`ensure`]).
+pub(crate) fn record(conn: &Connection, r: &Record<'_>) -> Result<(), Error> {
+    conn.prepare_cached(
+        "INSERT INTO schema_migrations \
+         (version, description, checksum, chain, duration_ms, applied_by) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(rusqlite::params![
+        r.version,
+        r.description,
+        hex(r.checksum),
+        hex(r.chain),
+        r.duration_ms,
+        r.applied_by
+    ])?;
     Ok(())
+}
+
+/// Sets the checksum and chain of a recorded version, leaving the rest of
+/// the row (its description and time) as it was.
+pub(crate) fn set_checksum(
+    conn: &Connection,
+    version: u32,
+    checksum: &[u8; 32],
+    chain: &[u8; 32],
+) -> Result<(), Error> {
+    conn.prepare_cached(
+        "UPDATE schema_migrations SET checksum = ?2, chain = ?3 WHERE version = ?1",
+    )?
+    .execute(rusqlite::params![version, hex(checksum), hex(chain)])?;
+    Ok(())
+}
+
+/// Lower-case hexadecimal.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 /// Old rows may hold any type in any column: show them as text, never fail.

@@ -156,8 +156,12 @@ fn generate(
         let description = m.description();
         let transaction = m.is_transactional();
         let sql = sql_ident(m);
+        let checksum = proc_macro2::Literal::byte_string(&m.checksum());
+        let chain = proc_macro2::Literal::byte_string(&m.chain().unwrap_or_default());
         quote! {
-            ::migrate_core::Migration::__embedded(#version, #description, &#sql, #transaction)
+            ::migrate_core::Migration::__embedded(
+                #version, #description, &#sql, #transaction, *#checksum, *#chain,
+            )
         }
     });
     let count = migrations.len();
@@ -182,7 +186,15 @@ fn generate(
             #track
             #(#sql_statics)*
             static LIST: [::migrate_core::Migration; #count] = [#(#entries),*];
-            ::migrate_core::Migrations::__embedded(&LIST, #database, #fingerprints, #schema)
+            ::migrate_core::Migrations::__embedded(
+                &LIST,
+                #database,
+                #fingerprints,
+                #schema,
+                ::core::concat!(
+                    ::core::env!("CARGO_PKG_NAME"), " ", ::core::env!("CARGO_PKG_VERSION")
+                ),
+            )
         };
     }
 }
