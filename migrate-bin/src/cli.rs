@@ -15,17 +15,24 @@ const EXAMPLES: &str = "\
 Examples:
   migrate                          show status of the default database
   migrate status                   version, applied and pending migrations, problems
-  migrate apply                    apply every pending migration
+  migrate apply                    back up, then apply every pending migration
   migrate --database app.db apply  apply to app.db
+  migrate apply --dry-run          try the pending migrations on the real data, change nothing
+  migrate apply --to 12            apply up to version 12
   migrate version                  print the current version number alone
-  migrate history                  every applied migration with its time
+  migrate history                  every applied migration with its time, duration and build
+  migrate check                    exit 0 only if the database is exactly what this build expects
+  migrate repair --yes             accept edited migrations' new SQL as what ran
+  migrate baseline 12              record 1..12 as applied on a database made before this tool
+  migrate restore app.db.12.20261124T101500Z.bak   put a backup back
   migrate schema                   the schema the migrations produce (proved at build time)
 
 The database is --database, else $MIGRATE_DATABASE, else `database` in migrations.toml.
 
-Exit codes: 0 success; 1 a migration or the database failed; 2 usage error;
-3 the database disagrees with this build (unknown or skipped versions, foreign
-schema_migrations table); 4 the database stayed locked past --busy-timeout.";
+Exit codes: 0 success; 1 a migration or the database failed (or would, with
+--dry-run); 2 usage error; 3 the database disagrees with this build (unknown,
+skipped or modified migrations, drift, a foreign schema_migrations table, or
+anything `check` finds); 4 the database stayed locked past --busy-timeout.";
 
 /// Apply and inspect the SQLite migrations built into this program.
 #[derive(Debug, Parser)]
@@ -50,23 +57,68 @@ struct Cli {
     command: Option<Command>,
 }
 
-#[derive(Debug, Subcommand, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Subcommand, Clone, PartialEq, Eq)]
 enum Command {
     /// Show the current version, applied and pending migrations, and problems (default)
     #[command(after_help = "Example:\n  migrate status --database chatbot.db")]
     Status,
-    /// Apply every pending migration, each in its own transaction
-    #[command(after_help = "Example:\n  migrate apply --database chatbot.db")]
-    Apply,
+    /// Back up the database, then apply every pending migration, each in its own transaction
+    #[command(after_help = "Examples:\n  migrate apply --database chatbot.db\n  \
+        migrate apply --dry-run\n  migrate apply --to 12 --backup-dir /var/backups")]
+    Apply(ApplyArgs),
     /// Print the current version number alone (0 when nothing is applied)
     #[command(after_help = "Example:\n  migrate version --database chatbot.db")]
     Version,
-    /// List every applied migration with its version, description and time
+    /// List every applied migration with its version, time, duration, build and description
     #[command(after_help = "Example:\n  migrate history --database chatbot.db")]
     History,
+    /// Compare the database with this build: pending, unknown, skipped or edited migrations and schema drift; exit 0 only when all agree
+    #[command(after_help = "Example:\n  migrate check --database chatbot.db && deploy")]
+    Check,
+    /// Record the current SQL of migrations edited after they were applied as what ran
+    #[command(after_help = "Example:\n  migrate repair --yes")]
+    Repair {
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Record versions 1..=VERSION as applied without running them, for a database whose schema predates this tool
+    #[command(after_help = "Example:\n  migrate baseline 12 --database legacy.db")]
+    Baseline {
+        /// The version the database's schema already has
+        version: u32,
+        /// Record it even if the schema does not match that version's
+        #[arg(long)]
+        force: bool,
+    },
+    /// Put a backup made by `apply` back in place of the database (after backing up the current one)
+    #[command(after_help = "Example:\n  migrate restore chatbot.db.12.20261124T101500Z.bak --yes")]
+    Restore {
+        /// The backup file
+        file: PathBuf,
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
+    },
     /// Print the schema the migrations produce, as the build proved it (no database needed)
     #[command(after_help = "Example:\n  migrate schema > schema.sql")]
     Schema,
+}
+
+#[derive(Debug, clap::Args, Clone, PartialEq, Eq, Default)]
+struct ApplyArgs {
+    /// Stop after this version
+    #[arg(long, value_name = "VERSION")]
+    to: Option<u32>,
+    /// Run the pending migrations on the real data inside a transaction that is rolled back, and report what would fail; changes nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Do not back up the database before applying
+    #[arg(long)]
+    no_backup: bool,
+    /// Where to write the backup [default: next to the database]
+    #[arg(long, value_name = "DIR")]
+    backup_dir: Option<PathBuf>,
 }
 
 fn parse_seconds(s: &str) -> Result<f64, String> {
@@ -97,6 +149,18 @@ where
         }
     };
     let command = cli.command.unwrap_or(Command::Status);
+    if let Command::Apply(ApplyArgs { to: Some(to), .. }) = &command
+        && (*to == 0 || *to > migrations.latest_version())
+    {
+        output::error(
+            None,
+            &format!(
+                "--to {to}: this build has versions 1 to {}",
+                migrations.latest_version()
+            ),
+        );
+        return ExitCode::from(2);
+    }
     if command == Command::Schema {
         output::schema(migrations);
         return ExitCode::SUCCESS;
@@ -117,8 +181,9 @@ where
         .migrator()
         .busy_timeout(Duration::from_secs_f64(cli.busy_timeout));
 
-    match execute(command, &path, migrations, &migrator) {
-        Ok(()) => ExitCode::SUCCESS,
+    let timeout = Duration::from_secs_f64(cli.busy_timeout);
+    match execute(&command, &path, migrations, &migrator, timeout) {
+        Ok(code) => ExitCode::from(code),
         Err(failure) => {
             output::error(Some(&path), &failure.to_string());
             ExitCode::from(failure.exit_code())
@@ -130,13 +195,14 @@ where
 #[derive(Debug)]
 enum Failure {
     Path(String),
+    Usage(String),
     Runner(Error),
 }
 
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Failure::Path(msg) => f.write_str(msg),
+            Failure::Path(msg) | Failure::Usage(msg) => f.write_str(msg),
             Failure::Runner(e) => e.fmt(f),
         }
     }
@@ -152,6 +218,7 @@ impl Failure {
     fn exit_code(&self) -> u8 {
         match self {
             Failure::Path(_) => 1,
+            Failure::Usage(_) => 2,
             Failure::Runner(e) => exit_code(e),
         }
     }
@@ -162,39 +229,233 @@ impl Failure {
 pub fn exit_code(error: &Error) -> u8 {
     match error {
         Error::Busy { .. } => 4,
-        Error::Inconsistent { .. } | Error::UnexpectedTrackingTable { .. } => 3,
+        Error::Inconsistent { .. }
+        | Error::UnexpectedTrackingTable { .. }
+        | Error::AlreadyTracked { .. }
+        | Error::BaselineMismatch { .. } => 3,
         _ => 1,
     }
 }
 
+/// Runs one command; the exit code on success (a trial run that found a
+/// failure, or a check that found a problem, "succeeds" with a non-zero code).
 fn execute(
-    command: Command,
+    command: &Command,
     path: &Path,
     migrations: &Migrations,
     migrator: &Migrator<'_>,
-) -> Result<(), Failure> {
+    timeout: Duration,
+) -> Result<u8, Failure> {
     check_path(path)?;
-    if command == Command::Apply {
-        let mut conn = Connection::open(path).map_err(opening)?;
-        let report = migrator.apply_with(&mut conn, output::progress)?;
-        output::applied(path, &report);
-        return Ok(());
+    match command {
+        Command::Apply(args) => return apply(args, path, migrator, timeout),
+        Command::Repair { yes } => {
+            let mut conn = Connection::open(path).map_err(opening)?;
+            let status = migrator.status(&conn)?;
+            let modified: Vec<String> = status
+                .problems
+                .iter()
+                .filter(|p| matches!(p, migrate_core::Problem::Modified { .. }))
+                .map(ToString::to_string)
+                .collect();
+            if modified.is_empty() {
+                output::line("Nothing to repair: every applied migration matches this build.");
+                return Ok(0);
+            }
+            confirm(
+                *yes,
+                &format!(
+                    "{}\nRecord this build's SQL as what ran for these migrations?",
+                    modified.join("\n")
+                ),
+            )?;
+            let repaired = migrator.repair(&mut conn)?;
+            output::repaired(&repaired);
+            return Ok(0);
+        }
+        Command::Baseline { version, force } => {
+            if *version == 0 || *version > migrations.latest_version() {
+                return Err(Failure::Usage(format!(
+                    "baseline {version}: this build has versions 1 to {}",
+                    migrations.latest_version()
+                )));
+            }
+            let mut conn = Connection::open(path).map_err(opening)?;
+            conn.busy_timeout(timeout).map_err(opening)?;
+            migrations.baseline(&mut conn, *version, *force)?;
+            output::line(&format!(
+                "Recorded versions 1 to {version} as applied without running them."
+            ));
+            return Ok(0);
+        }
+        Command::Restore { file, yes } => return restore(file, *yes, path, timeout),
+        _ => {}
     }
-    // status, version and history never create or change a database.
+    // status, version, history and check never create or change a database.
     let conn = if path.exists() {
         open_for_reading(path)?
     } else {
         // A missing file is a database at version 0 with everything pending.
         Connection::open_in_memory().map_err(Error::from)?
     };
-    let status = migrator.status(&conn)?;
     match command {
-        Command::Status => output::status(path, path.exists(), migrations, &status),
-        Command::Version => output::version(&status),
-        Command::History => output::history(&status),
-        Command::Apply | Command::Schema => unreachable!("handled above"),
+        Command::Check => {
+            conn.busy_timeout(timeout).map_err(opening)?;
+            let report = migrations.check(&conn)?;
+            output::check(path, &report);
+            return Ok(if report.is_clean() { 0 } else { 3 });
+        }
+        Command::Status => {
+            output::status(path, path.exists(), migrations, &migrator.status(&conn)?)
+        }
+        Command::Version => output::version(&migrator.status(&conn)?),
+        Command::History => output::history(&migrator.history(&conn)?),
+        _ => unreachable!("handled above"),
     }
-    Ok(())
+    Ok(0)
+}
+
+fn apply(
+    args: &ApplyArgs,
+    path: &Path,
+    migrator: &Migrator<'_>,
+    timeout: Duration,
+) -> Result<u8, Failure> {
+    let migrator = migrator.target(args.to);
+    let existed = path.exists();
+    let mut conn = Connection::open(path).map_err(opening)?;
+    if args.dry_run {
+        let trials = migrator.trial(&mut conn)?;
+        let failed = output::trials(path, &trials);
+        return Ok(if failed { 1 } else { 0 });
+    }
+    if existed && !args.no_backup {
+        let status = migrator.status(&conn)?;
+        let pending = status
+            .pending
+            .iter()
+            .any(|&v| args.to.is_none_or(|to| v <= to));
+        if pending && status.problems.is_empty() {
+            let dest = backup_path(
+                path,
+                args.backup_dir.as_deref(),
+                status.current_version,
+                &conn,
+            )?;
+            migrate_core::backup::backup_to(&conn, &dest, timeout)?;
+            output::line(&format!(
+                "Backed up {} to {}",
+                path.display(),
+                dest.display()
+            ));
+        }
+    }
+    let report = migrator.apply_with(&mut conn, output::progress)?;
+    output::applied(path, &report);
+    Ok(0)
+}
+
+/// `<name>.<version>.<UTC time>.bak` in `dir` (default: next to the
+/// database), never the name of an existing file.
+fn backup_path(
+    db: &Path,
+    dir: Option<&Path>,
+    version: i64,
+    conn: &Connection,
+) -> Result<PathBuf, Failure> {
+    let dir = match dir {
+        Some(d) if !d.is_dir() => {
+            return Err(Failure::Path(format!(
+                "the backup directory {} does not exist",
+                d.display()
+            )));
+        }
+        Some(d) => d.to_path_buf(),
+        None => db.parent().map(Path::to_path_buf).unwrap_or_default(),
+    };
+    let name = db
+        .file_name()
+        .map_or_else(|| "database".into(), |n| n.to_string_lossy().into_owned());
+    let stamp: String = conn
+        .query_row("SELECT strftime('%Y%m%dT%H%M%SZ', 'now')", [], |r| r.get(0))
+        .map_err(opening)?;
+    let mut candidate = dir.join(format!("{name}.{version}.{stamp}.bak"));
+    let mut n = 1;
+    while candidate.exists() {
+        n += 1;
+        candidate = dir.join(format!("{name}.{version}.{stamp}-{n}.bak"));
+    }
+    Ok(candidate)
+}
+
+fn restore(file: &Path, yes: bool, path: &Path, timeout: Duration) -> Result<u8, Failure> {
+    // Check the backup before asking anything.
+    let backup = migrate_core::backup::open_backup(file, timeout)
+        .map_err(|e| Failure::Path(format!("{}: {e}", file.display())))?;
+    drop(backup);
+    confirm(
+        yes,
+        &format!(
+            "Replace {} with the backup {}?",
+            path.display(),
+            file.display()
+        ),
+    )?;
+    let mut conn = Connection::open(path).map_err(opening)?;
+    conn.busy_timeout(timeout).map_err(opening)?;
+    let has_data: bool = conn
+        .query_row("SELECT count(*) > 0 FROM sqlite_master", [], |r| r.get(0))
+        .map_err(opening)?;
+    if has_data {
+        // The database being replaced is kept too: a restore is undoable.
+        let version: i64 = conn
+            .query_row(
+                "SELECT coalesce((SELECT max(version) FROM schema_migrations), 0)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or(0);
+        let dest = backup_path(path, None, version, &conn)?;
+        migrate_core::backup::backup_to(&conn, &dest, timeout)?;
+        output::line(&format!(
+            "Backed up the current {} to {}",
+            path.display(),
+            dest.display()
+        ));
+    }
+    migrate_core::backup::restore_from(&mut conn, file, timeout)?;
+    output::line(&format!(
+        "Restored {} from {}",
+        path.display(),
+        file.display()
+    ));
+    Ok(0)
+}
+
+/// Asks on a terminal; without one, only `--yes` goes ahead.
+fn confirm(yes: bool, question: &str) -> Result<(), Failure> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::Usage(format!(
+            "{} Not on a terminal: pass --yes to confirm; nothing was changed",
+            question.lines().last().unwrap_or(question)
+        )));
+    }
+    let mut stderr = std::io::stderr().lock();
+    let _ = write!(stderr, "{question} [y/N] ");
+    let _ = stderr.flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+        Ok(())
+    } else {
+        Err(Failure::Usage(
+            "not confirmed; nothing was changed".to_owned(),
+        ))
+    }
 }
 
 /// Opens an existing database to read it: read-only, unless a process died

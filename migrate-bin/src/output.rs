@@ -5,7 +5,9 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use migrate_core::{ApplyReport, Migrations, Progress, Status};
+use migrate_core::{
+    AppliedMigration, ApplyReport, CheckReport, Migrations, Progress, Status, Trial,
+};
 
 fn out(text: &str) {
     let mut stdout = std::io::stdout().lock();
@@ -52,6 +54,12 @@ pub fn applied(path: &Path, report: &ApplyReport) {
         ));
     } else {
         let total: Duration = report.applied.iter().map(|(_, d)| *d).sum();
+        if !report.adopted.is_empty() {
+            out(&format!(
+                "Recorded checksums for {} migration(s) applied before checksums were kept.\n",
+                report.adopted.len()
+            ));
+        }
         out(&format!(
             "Applied {n} migration{} in {}: {} is now at version {}.\n",
             if n == 1 { "" } else { "s" },
@@ -113,24 +121,114 @@ pub fn status(path: &Path, exists: bool, migrations: &Migrations, status: &Statu
     out(&s);
 }
 
-pub fn history(status: &Status) {
-    if status.applied.is_empty() {
+pub fn history(applied: &[AppliedMigration]) {
+    if applied.is_empty() {
         out("No migrations applied.\n");
         return;
     }
     let mut s = format!(
-        "{:>7}  {:<19}  {}\n",
-        "version", "applied_at (UTC)", "description"
+        "{:>7}  {:<19}  {:>9}  {:<20}  {}\n",
+        "version", "applied_at (UTC)", "took", "applied by", "description"
     );
-    for a in &status.applied {
+    for a in applied {
         s.push_str(&format!(
-            "{:>7}  {:<19}  {}\n",
+            "{:>7}  {:<19}  {:>9}  {:<20}  {}\n",
             a.version,
             a.applied_at.as_deref().unwrap_or("-"),
+            a.duration_ms
+                .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.1} ms")),
+            a.applied_by.as_deref().unwrap_or("-"),
             a.description.as_deref().unwrap_or("")
         ));
     }
     out(&s);
+}
+
+pub fn line(text: &str) {
+    out(&format!("{text}\n"));
+}
+
+pub fn repaired(versions: &[u32]) {
+    let list: Vec<String> = versions.iter().map(u32::to_string).collect();
+    out(&format!(
+        "Recorded this build's checksums for version{} {}.\n",
+        if versions.len() == 1 { "" } else { "s" },
+        list.join(", ")
+    ));
+}
+
+pub fn check(path: &Path, report: &CheckReport) {
+    let mut s = String::new();
+    let status = &report.status;
+    for p in &status.problems {
+        s.push_str(&format!("problem: {p}\n"));
+    }
+    if !status.pending.is_empty() {
+        let list: Vec<String> = status.pending.iter().map(u32::to_string).collect();
+        s.push_str(&format!(
+            "pending: version{} {} not applied\n",
+            if status.pending.len() == 1 { "" } else { "s" },
+            list.join(", ")
+        ));
+    }
+    for d in &report.differences {
+        s.push_str(&format!("drift: {d}\n"));
+    }
+    if report.is_clean() {
+        s.push_str(&format!(
+            "OK: {} is at version {}, its record and schema are what this build expects.\n",
+            path.display(),
+            status.current_version
+        ));
+    } else {
+        s.push_str(&format!(
+            "FAILED: {} does not agree with this build (version {}).\n",
+            path.display(),
+            status.current_version
+        ));
+    }
+    out(&s);
+}
+
+/// Prints a trial run; true when a migration would fail.
+pub fn trials(path: &Path, trials: &[(u32, Trial)]) -> bool {
+    if trials.is_empty() {
+        out(&format!(
+            "Nothing to try: nothing is pending in {}.\n",
+            path.display()
+        ));
+        return false;
+    }
+    let mut s = format!(
+        "Trial run on {} (rolled back, nothing changed):\n",
+        path.display()
+    );
+    let mut failed = false;
+    for (version, trial) in trials {
+        match trial {
+            Trial::Succeeded(took) => {
+                s.push_str(&format!(
+                    "  {version:>5}  would succeed ({})\n",
+                    duration(*took)
+                ));
+            }
+            Trial::Failed(took, e) => {
+                failed = true;
+                s.push_str(&format!(
+                    "  {version:>5}  WOULD FAIL after {}: {e}\n",
+                    duration(*took)
+                ));
+            }
+            Trial::NotTried(why) => s.push_str(&format!("  {version:>5}  not tried: {why}\n")),
+        }
+    }
+    s.push_str(if failed {
+        "A migration would fail: fix it (or the data) before applying.\n"
+    } else {
+        "Every migration tried would succeed on the current data.\n"
+    });
+    out(&s);
+    failed
 }
 
 pub fn schema(migrations: &Migrations) {

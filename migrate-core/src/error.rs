@@ -137,6 +137,13 @@ pub enum Error {
         transactional: bool,
     },
 
+    /// A file given as a backup to restore is not one.
+    #[error("not a backup of a migrated database: {detail}; nothing was changed")]
+    NotABackup {
+        /// Why.
+        detail: String,
+    },
+
     /// `baseline` on a database that already records migrations.
     #[error(
         "the database already records migrations (up to version {version}); baseline is only \

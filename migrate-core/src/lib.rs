@@ -50,7 +50,9 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod backup;
 pub mod checksum;
+mod drift;
 mod error;
 pub mod manifest;
 mod model;
@@ -62,10 +64,11 @@ pub mod verify;
 
 use std::path::Path;
 
+pub use drift::{Change, CheckReport, Difference};
 pub use error::Error;
 pub use manifest::{Manifest, ManifestError};
 pub use model::{Migration, Migrations};
-pub use runner::{ApplyReport, DEFAULT_BUSY_TIMEOUT, Migrator, Problem, Progress, Status};
+pub use runner::{ApplyReport, DEFAULT_BUSY_TIMEOUT, Migrator, Problem, Progress, Status, Trial};
 pub use tracking::AppliedMigration;
 
 /// Re-exported so applications use the same SQLite as the runner.

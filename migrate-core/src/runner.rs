@@ -97,7 +97,7 @@ impl fmt::Display for Problem {
 }
 
 /// Where a database stands against a list of migrations.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Status {
     /// The highest recorded version, 0 when none is.
     pub current_version: i64,
@@ -355,7 +355,7 @@ impl<'m> Migrator<'m> {
                 description: m.description(),
                 checksum: &m.checksum(),
                 chain: &self.chain_at(m.version()),
-                duration_ms: i64::try_from(took.as_millis()).ok(),
+                duration_ms: Some(took.as_secs_f64() * 1000.0),
                 applied_by: self.applied_by,
             },
         )

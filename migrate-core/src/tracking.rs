@@ -21,7 +21,7 @@ const CREATE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
     checksum TEXT,
     chain TEXT,
-    duration_ms INTEGER,
+    duration_ms REAL,
     applied_by TEXT
 )";
 
@@ -29,12 +29,12 @@ const CREATE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
 const EXTRA: [(&str, &str); 4] = [
     ("checksum", "TEXT"),
     ("chain", "TEXT"),
-    ("duration_ms", "INTEGER"),
+    ("duration_ms", "REAL"),
     ("applied_by", "TEXT"),
 ];
 
 /// One row of `schema_migrations`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AppliedMigration {
     /// The version recorded.
     pub version: i64,
@@ -48,7 +48,7 @@ pub struct AppliedMigration {
     /// Hash (hex) chained over the checksums of every version up to this one.
     pub chain: Option<String>,
     /// How long the migration took, in milliseconds.
-    pub duration_ms: Option<i64>,
+    pub duration_ms: Option<f64>,
     /// The build that applied it (`crate version`), or how it was recorded.
     pub applied_by: Option<String>,
 }
@@ -205,7 +205,11 @@ pub(crate) fn read(conn: &Connection) -> Result<Vec<AppliedMigration>, Error> {
                 applied_at: as_text(row.get_ref(2)?),
                 checksum: as_text(row.get_ref(3)?),
                 chain: as_text(row.get_ref(4)?),
-                duration_ms: row.get_ref(5)?.as_i64_or_null().ok().flatten(),
+                duration_ms: match row.get_ref(5)? {
+                    ValueRef::Integer(i) => Some(i as f64),
+                    ValueRef::Real(f) => Some(f),
+                    _ => None,
+                },
                 applied_by: as_text(row.get_ref(6)?),
             })
         })?
@@ -271,7 +275,7 @@ pub(crate) struct Record<'a> {
     pub description: &'a str,
     pub checksum: &'a [u8; 32],
     pub chain: &'a [u8; 32],
-    pub duration_ms: Option<i64>,
+    pub duration_ms: Option<f64>,
     pub applied_by: &'a str,
 }
 

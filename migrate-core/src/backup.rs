@@ -1,0 +1,99 @@
+//! Consistent copies of a database, taken before migrating it, and putting
+//! one back.
+//!
+//! Both use SQLite's online backup API in a single step, which copies every
+//! page inside one read transaction of the source: the copy is a snapshot of
+//! one moment even while other processes write to the database (they wait
+//! for the copy, or the copy waits for them, at most the busy timeout).
+
+use std::path::Path;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use rusqlite::backup::{Backup, StepResult};
+use rusqlite::{Connection, OpenFlags};
+
+use crate::{Error, tracking};
+
+/// Copies the main database of `conn` to a new file at `dest`, waiting up to
+/// `timeout` while other connections hold locks. Never overwrites a file.
+pub fn backup_to(conn: &Connection, dest: &Path, timeout: Duration) -> Result<(), Error> {
+    // create_new: fails if the file exists, atomically.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dest)
+        .map_err(|e| Error::CannotOpen(format!("cannot create {}: {e}", dest.display())))?;
+    let result = Connection::open(dest)
+        .map_err(|e| Error::from_sqlite(e, timeout))
+        .and_then(|mut target| copy(conn, &mut target, timeout));
+    if result.is_err() {
+        let _ = std::fs::remove_file(dest);
+    }
+    result
+}
+
+/// Replaces the main database of `conn` with the contents of the backup at
+/// `source`, after checking that it is an SQLite database with a
+/// `schema_migrations` table. The replacement is one write transaction on
+/// `conn`'s file: other connections see the old or the new database, never
+/// a mixture.
+pub fn restore_from(conn: &mut Connection, source: &Path, timeout: Duration) -> Result<(), Error> {
+    let from = open_backup(source, timeout)?;
+    copy(&from, conn, timeout)
+}
+
+/// Opens a backup read-only, refusing anything that is not an SQLite
+/// database holding a `schema_migrations` table of the expected shape.
+pub fn open_backup(source: &Path, timeout: Duration) -> Result<Connection, Error> {
+    if !source.is_file() {
+        return Err(Error::CannotOpen(format!(
+            "{} is not a file",
+            source.display()
+        )));
+    }
+    let from = Connection::open_with_flags(
+        source,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| Error::from_sqlite(e, timeout))?;
+    let shape = tracking::shape(&from).map_err(|e| match e {
+        Error::Sqlite(e) => Error::from_sqlite(e, timeout),
+        other => other,
+    })?;
+    if shape.is_none() {
+        return Err(Error::NotABackup {
+            detail: "it has no schema_migrations table".to_owned(),
+        });
+    }
+    let integrity: String = from
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(|e| Error::from_sqlite(e, timeout))?;
+    if integrity != "ok" {
+        return Err(Error::NotABackup {
+            detail: format!("it fails SQLite's integrity check: {integrity}"),
+        });
+    }
+    Ok(from)
+}
+
+/// Copies every page of `from` into `to` in one step, retrying while either
+/// side is locked, up to `timeout`.
+fn copy(from: &Connection, to: &mut Connection, timeout: Duration) -> Result<(), Error> {
+    let started = Instant::now();
+    let backup = Backup::new(from, to).map_err(|e| Error::from_sqlite(e, timeout))?;
+    loop {
+        match backup
+            .step(-1)
+            .map_err(|e| Error::from_sqlite(e, timeout))?
+        {
+            StepResult::Done => return Ok(()),
+            StepResult::Busy | StepResult::Locked if started.elapsed() < timeout => {
+                sleep(Duration::from_millis(20));
+            }
+            StepResult::Busy | StepResult::Locked => return Err(Error::Busy { timeout }),
+            // More pages remain only when stepping fewer than all of them.
+            _ => {}
+        }
+    }
+}

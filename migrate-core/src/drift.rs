@@ -1,0 +1,259 @@
+//! Drift: a live schema that is not the schema its version should have (a
+//! column added by hand, an index dropped, a table changed outside the
+//! migrations), and `baseline`, which must not record a version whose schema
+//! the database does not have.
+//!
+//! The build embedded the fingerprint of the schema after every version, so
+//! the normal case costs one read of `sqlite_master`. Only when fingerprints
+//! differ is the expected schema rebuilt, by applying the migrations to an
+//! in-memory database, to name every difference.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use rusqlite::Connection;
+
+use crate::schema::{Schema, SchemaObject, normalize_sql};
+use crate::{Error, Migrations, Migrator, Problem, Status};
+
+/// One way a live schema differs from the schema of its version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    /// `table`, `column`, `index`, `view` or `trigger`.
+    pub kind: String,
+    /// Its name (`table.column` for a column).
+    pub name: String,
+    /// What happened to it.
+    pub change: Change,
+}
+
+/// What differs about one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// In the database, made by no migration (added by hand).
+    Added,
+    /// Made by a migration, missing from the database (dropped).
+    Missing,
+    /// In both, defined differently.
+    Changed {
+        /// The definition the migrations produce.
+        expected: String,
+        /// The definition in the database.
+        found: String,
+    },
+}
+
+impl fmt::Display for Difference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Difference { kind, name, change } = self;
+        match change {
+            Change::Added => write!(
+                f,
+                "{kind} `{name}` is not made by any migration (added by hand?)"
+            ),
+            Change::Missing => write!(f, "{kind} `{name}` is missing (dropped by hand?)"),
+            Change::Changed { expected, found } => write!(
+                f,
+                "{kind} `{name}` differs: the migrations make `{expected}`, the database has \
+                 `{found}`"
+            ),
+        }
+    }
+}
+
+/// What `migrate check` found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckReport {
+    /// Where the database stands (pending, unknown, skipped or modified
+    /// migrations are failures of the check).
+    pub status: Status,
+    /// How the live schema differs from its version's; empty when it agrees,
+    /// and when the version is unknown to this build (then `status` says so).
+    pub differences: Vec<Difference>,
+}
+
+impl CheckReport {
+    /// True only when nothing is pending, nothing is wrong with the record
+    /// and the schema is exactly its version's: fit to deploy or serve.
+    pub fn is_clean(&self) -> bool {
+        self.status.pending.is_empty()
+            && self.status.problems.is_empty()
+            && self.differences.is_empty()
+    }
+}
+
+impl Migrations {
+    /// Compares the database with this build: its record (see
+    /// [`Migrations::status`]) and its schema with the fingerprint of its
+    /// version. Reads only.
+    pub fn check(&self, conn: &Connection) -> Result<CheckReport, Error> {
+        let status = self.status(conn)?;
+        let unknown = status
+            .problems
+            .iter()
+            .any(|p| matches!(p, Problem::UnknownVersion { .. }));
+        let differences = match u32::try_from(status.current_version) {
+            Ok(version) if !unknown => self.schema_differences(conn, version)?,
+            _ => Vec::new(),
+        };
+        Ok(CheckReport {
+            status,
+            differences,
+        })
+    }
+
+    /// How the schema of `conn` differs from the schema after `version`.
+    pub fn schema_differences(
+        &self,
+        conn: &Connection,
+        version: u32,
+    ) -> Result<Vec<Difference>, Error> {
+        let live = Schema::read(conn).map_err(|e| Error::from_sqlite(e, Default::default()))?;
+        if self.expected_schema(version) == Some(live.fingerprint()) {
+            return Ok(Vec::new());
+        }
+        let upto = usize::try_from(version)
+            .unwrap_or(usize::MAX)
+            .min(self.len());
+        let mut expected_db = Connection::open_in_memory()?;
+        Migrator::new(&self[..upto]).apply(&mut expected_db)?;
+        let expected = Schema::read(&expected_db)?;
+        compare(&expected_db, &expected, conn, &live)
+    }
+
+    /// Records versions 1..=`version` as applied without running them, for
+    /// a database whose schema was made before it used this tool (e.g. by
+    /// hand, or by the migrations of another tool). Refuses when the schema
+    /// is not the one of `version` (unless `force`) or when anything is
+    /// recorded already.
+    pub fn baseline(&self, conn: &mut Connection, version: u32, force: bool) -> Result<(), Error> {
+        if !force {
+            let differences = self.schema_differences(conn, version)?;
+            if !differences.is_empty() {
+                let shown: Vec<String> =
+                    differences.iter().take(5).map(|d| d.to_string()).collect();
+                let more = differences.len().saturating_sub(shown.len());
+                return Err(Error::BaselineMismatch {
+                    version,
+                    differences: format!(
+                        "{}{}",
+                        shown.join("; "),
+                        if more > 0 {
+                            format!("; and {more} more")
+                        } else {
+                            String::new()
+                        }
+                    ),
+                });
+            }
+        }
+        self.migrator().baseline(conn, version)
+    }
+}
+
+fn compare(
+    expected_db: &Connection,
+    expected: &Schema,
+    live_db: &Connection,
+    live: &Schema,
+) -> Result<Vec<Difference>, Error> {
+    let index = |s: &Schema| -> BTreeMap<(String, String), SchemaObject> {
+        s.objects
+            .iter()
+            .map(|o| ((o.kind.clone(), o.name.clone()), o.clone()))
+            .collect()
+    };
+    let (want, have) = (index(expected), index(live));
+    let mut out = Vec::new();
+    for ((kind, name), o) in &want {
+        match have.get(&(kind.clone(), name.clone())) {
+            None => out.push(Difference {
+                kind: kind.clone(),
+                name: name.clone(),
+                change: Change::Missing,
+            }),
+            Some(found) => {
+                let (a, b) = (
+                    normalize_sql(o.sql.as_deref().unwrap_or("")),
+                    normalize_sql(found.sql.as_deref().unwrap_or("")),
+                );
+                if a == b {
+                    continue;
+                }
+                let columns = if kind == "table" {
+                    column_differences(name, expected_db, live_db)?
+                } else {
+                    Vec::new()
+                };
+                if columns.is_empty() {
+                    out.push(Difference {
+                        kind: kind.clone(),
+                        name: name.clone(),
+                        change: Change::Changed {
+                            expected: a,
+                            found: b,
+                        },
+                    });
+                } else {
+                    out.extend(columns);
+                }
+            }
+        }
+    }
+    for (kind, name) in have.keys() {
+        if !want.contains_key(&(kind.clone(), name.clone())) {
+            out.push(Difference {
+                kind: kind.clone(),
+                name: name.clone(),
+                change: Change::Added,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Column by column: added, missing, or with another type, NOT NULL,
+/// default or key.
+fn column_differences(
+    table: &str,
+    expected_db: &Connection,
+    live_db: &Connection,
+) -> Result<Vec<Difference>, Error> {
+    let columns = |conn: &Connection| -> rusqlite::Result<Vec<(String, String)>> {
+        let mut stmt = conn.prepare(
+            "SELECT name, trim(type || CASE WHEN \"notnull\" THEN ' NOT NULL' ELSE '' END \
+             || CASE WHEN dflt_value IS NOT NULL THEN ' DEFAULT ' || dflt_value ELSE '' END \
+             || CASE WHEN pk THEN ' PRIMARY KEY' ELSE '' END) \
+             FROM pragma_table_info(?1) ORDER BY cid",
+        )?;
+        stmt.query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect()
+    };
+    let want = columns(expected_db)?;
+    let have = columns(live_db)?;
+    let mut out = Vec::new();
+    let column = |name: &str, change| Difference {
+        kind: "column".to_owned(),
+        name: format!("{table}.{name}"),
+        change,
+    };
+    for (name, decl) in &want {
+        match have.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            None => out.push(column(name, Change::Missing)),
+            Some((_, found)) if found != decl => out.push(column(
+                name,
+                Change::Changed {
+                    expected: decl.clone(),
+                    found: found.clone(),
+                },
+            )),
+            Some(_) => {}
+        }
+    }
+    for (name, _) in &have {
+        if !want.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            out.push(column(name, Change::Added));
+        }
+    }
+    Ok(out)
+}
