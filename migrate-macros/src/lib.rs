@@ -32,15 +32,26 @@ pub fn embed_migrations(input: proc_macro::TokenStream) -> proc_macro::TokenStre
         .into()
 }
 
-/// The macro's argument: an optional path literal.
+/// The macro's argument: an optional path literal, after an optional
+/// `@core PATH,` that the `migrate` facade crate passes (`$crate::…`) so the
+/// generated code does not need `migrate_core` among the user's dependencies.
 struct Args {
+    core: TokenStream,
     path: Option<LitStr>,
 }
 
 impl Parse for Args {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut core = quote! { ::migrate_core };
+        if input.peek(Token![@]) {
+            let _: Token![@] = input.parse()?;
+            let _: syn::Ident = input.parse()?;
+            let path: syn::Path = input.call(syn::Path::parse_mod_style)?;
+            core = quote! { #path };
+            let _: Option<Token![,]> = input.parse()?;
+        }
         if input.is_empty() {
-            return Ok(Args { path: None });
+            return Ok(Args { core, path: None });
         }
         if !input.peek(LitStr) {
             return Err(input.error(
@@ -56,7 +67,10 @@ impl Parse for Args {
                 "embed_migrations! takes at most one argument: the path of migrations.toml",
             ));
         }
-        Ok(Args { path: Some(path) })
+        Ok(Args {
+            core,
+            path: Some(path),
+        })
     }
 }
 
@@ -94,7 +108,15 @@ fn expand(args: &Args) -> syn::Result<TokenStream> {
     let track = track(&inputs, span)?;
     let diagnostics = match parsed {
         Ok(manifest) => match prove_manifest(&manifest, &text) {
-            Ok(proof) => return Ok(generate(&manifest.migrations, &proof, &track, &shown)),
+            Ok(proof) => {
+                return Ok(generate(
+                    &args.core,
+                    &manifest.migrations,
+                    &proof,
+                    &track,
+                    &shown,
+                ));
+            }
             Err(diagnostic) => vec![diagnostic],
         },
         Err(diagnostics) => diagnostics,
@@ -137,6 +159,7 @@ fn resolve(path: &str, span: Span) -> syn::Result<PathBuf> {
 /// migration's statements and the list itself are separate statics, because
 /// a static's initializer cannot drop temporaries.
 fn generate(
+    core: &TokenStream,
     migrations: &Migrations,
     proof: &Proof,
     track: &TokenStream,
@@ -159,7 +182,7 @@ fn generate(
         let checksum = proc_macro2::Literal::byte_string(&m.checksum());
         let chain = proc_macro2::Literal::byte_string(&m.chain().unwrap_or_default());
         quote! {
-            ::migrate_core::Migration::__embedded(
+            #core::Migration::__embedded(
                 #version, #description, &#sql, #transaction, *#checksum, *#chain,
             )
         }
@@ -182,11 +205,11 @@ fn generate(
     );
     quote! {
         #[doc = #doc]
-        pub static MIGRATIONS: ::migrate_core::Migrations = {
+        pub static MIGRATIONS: #core::Migrations = {
             #track
             #(#sql_statics)*
-            static LIST: [::migrate_core::Migration; #count] = [#(#entries),*];
-            ::migrate_core::Migrations::__embedded(
+            static LIST: [#core::Migration; #count] = [#(#entries),*];
+            #core::Migrations::__embedded(
                 &LIST,
                 #database,
                 #fingerprints,

@@ -1,0 +1,66 @@
+//! SQLite migrations written in one `migrations.toml`, checked and proved
+//! against SQLite while your program compiles, and applied at run time
+//! without losing data. This is the one crate an application depends on: it
+//! re-exports the runner ([`migrate_core`]) and the embedding macro.
+//!
+//! ```
+//! // Reads migrations.toml (next to Cargo.toml by default) at build time,
+//! // fails the build if any migration is malformed or rejected by SQLite,
+//! // and defines `static MIGRATIONS: migrate::Migrations`.
+//! # /*
+//! migrate::embed_migrations!();
+//! # */
+//! # migrate::embed_migrations!("../migrations.toml");
+//!
+//! fn main() -> Result<(), migrate::Error> {
+//!     # let dir = tempfile::tempdir().unwrap();
+//!     # let path = dir.path().join("chatbot.db");
+//!     // Open (or create) the database and apply whatever is pending.
+//!     let conn = MIGRATIONS.open(&path)?;
+//!     conn.execute("INSERT INTO users (id) VALUES ('u1')", [])?;
+//!     assert_eq!(MIGRATIONS.current_version(&conn)?, i64::from(MIGRATIONS.latest_version()));
+//!     Ok(())
+//! }
+//! ```
+//!
+//! With the `cli` feature, your own binary can offer the same `migrate`
+//! commands (`status`, `apply`, `check`, …) over its embedded migrations:
+//!
+//! ```ignore
+//! migrate::embed_migrations!();
+//!
+//! fn main() -> std::process::ExitCode {
+//!     migrate::run_cli(&MIGRATIONS)
+//! }
+//! ```
+#![deny(missing_docs)]
+
+pub use migrate_core::*;
+
+/// Runs the `migrate` command line over `migrations` (feature `cli`).
+#[cfg(feature = "cli")]
+pub use migrate_bin::{run as run_cli, run_from as run_cli_from};
+
+#[doc(hidden)]
+pub mod __private {
+    pub use migrate_core;
+    pub use migrate_macros::embed_migrations;
+}
+
+/// Embeds the migrations of a `migrations.toml` as
+/// `pub static MIGRATIONS: migrate::Migrations`, after validating the file
+/// and applying every migration to an in-memory SQLite: a malformed list or
+/// a statement SQLite rejects fails the build, naming `FILE:LINE:COL`.
+///
+/// `embed_migrations!()` reads `migrations.toml` in the crate's directory;
+/// `embed_migrations!("path")` another file, relative to that directory.
+/// Editing the file (or an `sql_file` it names) and rebuilding re-embeds it.
+#[macro_export]
+macro_rules! embed_migrations {
+    () => {
+        $crate::__private::embed_migrations!(@core $crate::__private::migrate_core);
+    };
+    ($path:literal $(,)?) => {
+        $crate::__private::embed_migrations!(@core $crate::__private::migrate_core, $path);
+    };
+}
