@@ -250,8 +250,24 @@ fn execute(
     match command {
         Command::Apply(args) => return apply(args, path, migrator, timeout),
         Command::Repair { yes } => {
+            if !path.exists() {
+                // Nothing is recorded there; a mistyped path is not created.
+                output::line("Nothing to repair: the database does not exist.");
+                return Ok(0);
+            }
             let mut conn = Connection::open(path).map_err(opening)?;
             let status = migrator.status(&conn)?;
+            // Unknown or skipped versions are not repaired by recording
+            // checksums: refuse, as `Migrator::repair` would, before asking.
+            let blocking: Vec<migrate_core::Problem> = status
+                .problems
+                .iter()
+                .filter(|p| !matches!(p, migrate_core::Problem::Modified { .. }))
+                .cloned()
+                .collect();
+            if !blocking.is_empty() {
+                return Err(Error::Inconsistent { problems: blocking }.into());
+            }
             let modified: Vec<String> = status
                 .problems
                 .iter()
@@ -279,6 +295,15 @@ fn execute(
                     "baseline {version}: this build has versions 1 to {}",
                     migrations.latest_version()
                 )));
+            }
+            if !path.exists() {
+                // Baseline is for a database that exists; a mistyped path is
+                // not created (and, with --force, not given a record).
+                return Err(Failure::Path(
+                    "does not exist: baseline records the migrations of an existing database; \
+                     check the path; nothing was changed"
+                        .to_owned(),
+                ));
             }
             let mut conn = Connection::open(path).map_err(opening)?;
             conn.busy_timeout(timeout).map_err(opening)?;

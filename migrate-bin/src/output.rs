@@ -46,6 +46,12 @@ pub fn progress(event: Progress<'_>) {
 
 pub fn applied(path: &Path, report: &ApplyReport) {
     let n = report.applied.len();
+    if !report.adopted.is_empty() {
+        out(&format!(
+            "Recorded checksums for {} migration(s) applied before checksums were kept.\n",
+            report.adopted.len()
+        ));
+    }
     if n == 0 {
         out(&format!(
             "Nothing to apply: {} is at version {}.\n",
@@ -54,12 +60,6 @@ pub fn applied(path: &Path, report: &ApplyReport) {
         ));
     } else {
         let total: Duration = report.applied.iter().map(|(_, d)| *d).sum();
-        if !report.adopted.is_empty() {
-            out(&format!(
-                "Recorded checksums for {} migration(s) applied before checksums were kept.\n",
-                report.adopted.len()
-            ));
-        }
         out(&format!(
             "Applied {n} migration{} in {}: {} is now at version {}.\n",
             if n == 1 { "" } else { "s" },
