@@ -348,46 +348,58 @@ fn apply(
 ) -> Result<u8, Failure> {
     let migrator = migrator.target(args.to);
     let existed = path.exists();
-    let mut conn = Connection::open(path).map_err(opening)?;
     if args.dry_run {
+        // A trial run creates nothing: a missing file is an empty database.
+        let mut conn = if existed {
+            Connection::open(path).map_err(opening)?
+        } else {
+            Connection::open_in_memory().map_err(Error::from)?
+        };
         let trials = migrator.trial(&mut conn)?;
         let failed = output::trials(path, &trials);
         return Ok(if failed { 1 } else { 0 });
     }
+    let mut conn = Connection::open(path).map_err(opening)?;
     if existed && !args.no_backup {
-        let status = migrator.status(&conn)?;
+        // One read transaction: whether something is pending, the version in
+        // the backup's name and the copy all see the same moment, even while
+        // other processes apply at once.
+        let snapshot = conn.unchecked_transaction().map_err(opening)?;
+        let status = migrator.status(&snapshot)?;
         let pending = status
             .pending
             .iter()
             .any(|&v| args.to.is_none_or(|to| v <= to));
         if pending && status.problems.is_empty() {
-            let dest = backup_path(
+            let (dir, stem) = backup_name(
                 path,
                 args.backup_dir.as_deref(),
                 status.current_version,
-                &conn,
+                &snapshot,
             )?;
-            migrate_core::backup::backup_to(&conn, &dest, timeout)?;
+            let dest = migrate_core::backup::backup_to_new(&snapshot, &dir, &stem, timeout)?;
             output::line(&format!(
                 "Backed up {} to {}",
                 path.display(),
                 dest.display()
             ));
         }
+        snapshot.commit().map_err(opening)?;
     }
     let report = migrator.apply_with(&mut conn, output::progress)?;
     output::applied(path, &report);
     Ok(0)
 }
 
-/// `<name>.<version>.<UTC time>.bak` in `dir` (default: next to the
-/// database), never the name of an existing file.
-fn backup_path(
+/// The directory (default: next to the database) and the name without
+/// `.bak` of a backup: `<name>.<version>.<UTC time>`;
+/// [`migrate_core::backup::backup_to_new`] adds `-2`, `-3`, … when taken.
+fn backup_name(
     db: &Path,
     dir: Option<&Path>,
     version: i64,
     conn: &Connection,
-) -> Result<PathBuf, Failure> {
+) -> Result<(PathBuf, String), Failure> {
     let dir = match dir {
         Some(d) if !d.is_dir() => {
             return Err(Failure::Path(format!(
@@ -404,13 +416,7 @@ fn backup_path(
     let stamp: String = conn
         .query_row("SELECT strftime('%Y%m%dT%H%M%SZ', 'now')", [], |r| r.get(0))
         .map_err(opening)?;
-    let mut candidate = dir.join(format!("{name}.{version}.{stamp}.bak"));
-    let mut n = 1;
-    while candidate.exists() {
-        n += 1;
-        candidate = dir.join(format!("{name}.{version}.{stamp}-{n}.bak"));
-    }
-    Ok(candidate)
+    Ok((dir, format!("{name}.{version}.{stamp}")))
 }
 
 fn restore(file: &Path, yes: bool, path: &Path, timeout: Duration) -> Result<u8, Failure> {
@@ -428,26 +434,29 @@ fn restore(file: &Path, yes: bool, path: &Path, timeout: Duration) -> Result<u8,
     )?;
     let mut conn = Connection::open(path).map_err(opening)?;
     conn.busy_timeout(timeout).map_err(opening)?;
-    let has_data: bool = conn
+    // The database being replaced is kept too: a restore is undoable. One
+    // read transaction, so the version in the name is the copy's.
+    let snapshot = conn.unchecked_transaction().map_err(opening)?;
+    let has_data: bool = snapshot
         .query_row("SELECT count(*) > 0 FROM sqlite_master", [], |r| r.get(0))
         .map_err(opening)?;
     if has_data {
-        // The database being replaced is kept too: a restore is undoable.
-        let version: i64 = conn
+        let version: i64 = snapshot
             .query_row(
                 "SELECT coalesce((SELECT max(version) FROM schema_migrations), 0)",
                 [],
                 |r| r.get(0),
             )
             .unwrap_or(0);
-        let dest = backup_path(path, None, version, &conn)?;
-        migrate_core::backup::backup_to(&conn, &dest, timeout)?;
+        let (dir, stem) = backup_name(path, None, version, &snapshot)?;
+        let dest = migrate_core::backup::backup_to_new(&snapshot, &dir, &stem, timeout)?;
         output::line(&format!(
             "Backed up the current {} to {}",
             path.display(),
             dest.display()
         ));
     }
+    snapshot.commit().map_err(opening)?;
     migrate_core::backup::restore_from(&mut conn, file, timeout)?;
     output::line(&format!(
         "Restored {} from {}",

@@ -4,9 +4,11 @@
 //! Both use SQLite's online backup API in a single step, which copies every
 //! page inside one read transaction of the source: the copy is a snapshot of
 //! one moment even while other processes write to the database (they wait
-//! for the copy, or the copy waits for them, at most the busy timeout).
+//! for the copy, or the copy waits for them, at most the busy timeout). When
+//! the source connection is already in a read transaction, the copy is of
+//! that transaction's snapshot.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -18,12 +20,52 @@ use crate::{Error, tracking};
 /// Copies the main database of `conn` to a new file at `dest`, waiting up to
 /// `timeout` while other connections hold locks. Never overwrites a file.
 pub fn backup_to(conn: &Connection, dest: &Path, timeout: Duration) -> Result<(), Error> {
-    // create_new: fails if the file exists, atomically.
+    create_new(dest).map_err(|e| cannot_create(dest, &e))?;
+    fill(conn, dest, timeout)
+}
+
+/// Copies the main database of `conn` to a new file in `dir` named
+/// `<stem>.bak`, or `<stem>-2.bak`, `<stem>-3.bak`, … when that name is
+/// taken, and returns its path. The name is claimed atomically, so processes
+/// backing up at the same moment each get their own file. Never overwrites
+/// a file.
+pub fn backup_to_new(
+    conn: &Connection,
+    dir: &Path,
+    stem: &str,
+    timeout: Duration,
+) -> Result<PathBuf, Error> {
+    let mut n = 1_u32;
+    loop {
+        let dest = if n == 1 {
+            dir.join(format!("{stem}.bak"))
+        } else {
+            dir.join(format!("{stem}-{n}.bak"))
+        };
+        match create_new(&dest) {
+            Ok(()) => return fill(conn, &dest, timeout).map(|()| dest),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
+            Err(e) => return Err(cannot_create(&dest, &e)),
+        }
+    }
+}
+
+/// Creates an empty file, failing (atomically) if `dest` exists.
+fn create_new(dest: &Path) -> std::io::Result<()> {
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(dest)
-        .map_err(|e| Error::CannotOpen(format!("cannot create {}: {e}", dest.display())))?;
+        .map(drop)
+}
+
+fn cannot_create(dest: &Path, e: &std::io::Error) -> Error {
+    Error::CannotOpen(format!("cannot create {}: {e}", dest.display()))
+}
+
+/// Copies `conn`'s database into the empty file `dest` that the caller just
+/// created, removing it if the copy fails.
+fn fill(conn: &Connection, dest: &Path, timeout: Duration) -> Result<(), Error> {
     let result = Connection::open(dest)
         .map_err(|e| Error::from_sqlite(e, timeout))
         .and_then(|mut target| copy(conn, &mut target, timeout));
@@ -47,20 +89,34 @@ pub fn restore_from(conn: &mut Connection, source: &Path, timeout: Duration) -> 
 /// database holding a `schema_migrations` table of the expected shape.
 pub fn open_backup(source: &Path, timeout: Duration) -> Result<Connection, Error> {
     if !source.is_file() {
-        return Err(Error::CannotOpen(format!(
-            "{} is not a file",
-            source.display()
-        )));
+        return Err(Error::NotABackup {
+            detail: if source.exists() {
+                "it is not a regular file".to_owned()
+            } else {
+                "there is no such file".to_owned()
+            },
+        });
     }
     let from = Connection::open_with_flags(
         source,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|e| Error::from_sqlite(e, timeout))?;
-    let shape = tracking::shape(&from).map_err(|e| match e {
-        Error::Sqlite(e) => Error::from_sqlite(e, timeout),
+    // A damaged file (a copy cut short) fails to read with SQLite's
+    // "database disk image is malformed": it is the backup that is wrong.
+    let damaged = |e: Error| match e {
+        Error::Sqlite(e) => match Error::from_sqlite(e, timeout) {
+            Error::Sqlite(e) => Error::NotABackup {
+                detail: format!(
+                    "it fails SQLite's integrity check: {}",
+                    crate::error::sqlite_message(&e)
+                ),
+            },
+            other => other,
+        },
         other => other,
-    })?;
+    };
+    let shape = tracking::shape(&from).map_err(damaged)?;
     if shape.is_none() {
         return Err(Error::NotABackup {
             detail: "it has no schema_migrations table".to_owned(),
@@ -68,7 +124,7 @@ pub fn open_backup(source: &Path, timeout: Duration) -> Result<Connection, Error
     }
     let integrity: String = from
         .query_row("PRAGMA quick_check", [], |r| r.get(0))
-        .map_err(|e| Error::from_sqlite(e, timeout))?;
+        .map_err(|e| damaged(Error::Sqlite(e)))?;
     if integrity != "ok" {
         return Err(Error::NotABackup {
             detail: format!("it fails SQLite's integrity check: {integrity}"),

@@ -465,8 +465,9 @@ impl<'m> Migrator<'m> {
     /// database inside one transaction that is then rolled back, and says
     /// what would succeed and what would fail on the real data
     /// (`apply --dry-run`). Nothing is changed: the file's bytes are the same
-    /// afterwards. Migrations with `transaction = false` are not tried, nor
-    /// any after a failure (they may depend on it).
+    /// afterwards. Each migration is tried on what the ones before it did.
+    /// Migrations with `transaction = false` are not tried, nor any after
+    /// one that was not tried or that failed (they may depend on it).
     pub fn trial(&self, conn: &mut Connection) -> Result<Vec<(u32, Trial)>, Error> {
         if !conn.is_autocommit() {
             return Err(Error::InTransaction);
@@ -482,6 +483,7 @@ impl<'m> Migrator<'m> {
             let state = self.locked_state(&tx)?;
             let mut outcomes = Vec::new();
             let mut failed = false;
+            let mut skipped = false;
             let pending = self
                 .migrations
                 .iter()
@@ -490,18 +492,28 @@ impl<'m> Migrator<'m> {
             for m in pending {
                 let outcome = if failed {
                     Trial::NotTried("an earlier migration would fail")
+                } else if skipped {
+                    Trial::NotTried("an earlier migration it may depend on was not tried")
                 } else if !m.is_transactional() {
+                    skipped = true;
                     Trial::NotTried("it runs outside a transaction (transaction = false)")
                 } else {
+                    // Each migration runs on what the previous ones did, as
+                    // it will when applied: a success is kept (released into
+                    // the outer transaction), a failure undone.
                     let started = Instant::now();
                     tx.execute_batch("SAVEPOINT trial")?;
                     let result = run_statements(&tx, m).and_then(|()| check_foreign_keys(&tx, m));
-                    tx.execute_batch("ROLLBACK TO trial; RELEASE trial")?;
+                    let took = started.elapsed();
                     match result {
-                        Ok(()) => Trial::Succeeded(started.elapsed()),
+                        Ok(()) => {
+                            tx.execute_batch("RELEASE trial")?;
+                            Trial::Succeeded(took)
+                        }
                         Err(e) => {
+                            tx.execute_batch("ROLLBACK TO trial; RELEASE trial")?;
                             failed = true;
-                            Trial::Failed(started.elapsed(), Box::new(e))
+                            Trial::Failed(took, Box::new(e))
                         }
                     }
                 };
