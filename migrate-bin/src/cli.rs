@@ -420,6 +420,14 @@ fn backup_name(
 }
 
 fn restore(file: &Path, yes: bool, path: &Path, timeout: Duration) -> Result<u8, Failure> {
+    if let (Ok(a), Ok(b)) = (file.canonicalize(), path.canonicalize())
+        && a == b
+    {
+        return Err(Failure::Usage(format!(
+            "{} is the database itself: restore takes a backup file; nothing was changed",
+            file.display()
+        )));
+    }
     // Check the backup before asking anything.
     let backup = migrate_core::backup::open_backup(file, timeout)
         .map_err(|e| Failure::Path(format!("{}: {e}", file.display())))?;

@@ -60,7 +60,7 @@ fn create_new(dest: &Path) -> std::io::Result<()> {
 }
 
 fn cannot_create(dest: &Path, e: &std::io::Error) -> Error {
-    Error::CannotOpen(format!("cannot create {}: {e}", dest.display()))
+    Error::BackupFailed(format!("cannot create {}: {e}", dest.display()))
 }
 
 /// Copies `conn`'s database into the empty file `dest` that the caller just

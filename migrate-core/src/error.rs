@@ -137,6 +137,10 @@ pub enum Error {
         transactional: bool,
     },
 
+    /// The backup file could not be created; nothing was migrated.
+    #[error("cannot write the backup: {0}; nothing was changed")]
+    BackupFailed(String),
+
     /// A file given as a backup to restore is not one.
     #[error("not a backup of a migrated database: {detail}; nothing was changed")]
     NotABackup {
