@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use migrate_core::rusqlite::{Connection, OpenFlags, ffi};
 use migrate_core::{Error, Migrations, Migrator};
 
@@ -103,6 +103,21 @@ enum Command {
     /// Print the schema the migrations produce, as the build proved it (no database needed)
     #[command(after_help = "Example:\n  migrate schema > schema.sql")]
     Schema,
+    /// Append a new migration to migrations.toml with the next version, keeping its comments
+    #[command(
+        after_help = "Examples:\n  migrate new \"Add email_verified column to users\"\n  \
+        migrate new \"Backfill user timezones\" --sql-file"
+    )]
+    New(crate::new::NewArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(after_help = "Example:\n  migrate completions bash > /etc/bash_completion.d/migrate")]
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff)
+    #[command(after_help = "Example:\n  migrate man > migrate.1 && man ./migrate.1")]
+    Man,
 }
 
 #[derive(Debug, clap::Args, Clone, PartialEq, Eq, Default)]
@@ -161,9 +176,18 @@ where
         );
         return ExitCode::from(2);
     }
-    if command == Command::Schema {
-        output::schema(migrations);
-        return ExitCode::SUCCESS;
+    // Commands that need no database.
+    match &command {
+        Command::Schema => {
+            output::schema(migrations);
+            return ExitCode::SUCCESS;
+        }
+        Command::New(args) => return ExitCode::from(crate::new::run(args, migrations)),
+        Command::Completions { shell } => {
+            return ExitCode::from(crate::docs::completions(*shell, Cli::command()));
+        }
+        Command::Man => return ExitCode::from(crate::docs::man(Cli::command())),
+        _ => {}
     }
     let Some(path) = cli
         .database

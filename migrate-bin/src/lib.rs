@@ -10,6 +10,8 @@
 //! ```
 
 mod cli;
+mod docs;
+mod new;
 mod output;
 
 pub use cli::{exit_code, run, run_from};

@@ -135,6 +135,9 @@ pub struct Migrations {
     /// The build that embedded the list (`crate version`), recorded with each
     /// migration it applies.
     build: Cow<'static, str>,
+    /// Where `migrations.toml` was when the list was embedded (absolute), so
+    /// tools such as `migrate new` can find the file to edit.
+    source: Option<Cow<'static, str>>,
 }
 
 impl Migrations {
@@ -146,6 +149,7 @@ impl Migrations {
         fingerprints: &'static [u8],
         schema: &'static str,
         build: &'static str,
+        source: &'static str,
     ) -> Self {
         let default_database = match default_database {
             Some(path) => Some(Cow::Borrowed(path)),
@@ -157,6 +161,7 @@ impl Migrations {
             fingerprints: Cow::Borrowed(fingerprints),
             schema: Cow::Borrowed(schema),
             build: Cow::Borrowed(build),
+            source: Some(Cow::Borrowed(source)),
         }
     }
 
@@ -168,7 +173,14 @@ impl Migrations {
             fingerprints: Cow::Borrowed(&[]),
             schema: Cow::Borrowed(""),
             build: Cow::Borrowed(concat!("migrate-core ", env!("CARGO_PKG_VERSION"))),
+            source: None,
         }
+    }
+
+    /// The absolute path `migrations.toml` had when these migrations were
+    /// embedded; `None` for lists parsed at run time.
+    pub fn source_path(&self) -> Option<&str> {
+        self.source.as_deref()
     }
 
     /// The build that embedded these migrations, as `crate version` (the

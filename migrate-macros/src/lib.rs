@@ -109,12 +109,14 @@ fn expand(args: &Args) -> syn::Result<TokenStream> {
     let diagnostics = match parsed {
         Ok(manifest) => match prove_manifest(&manifest, &text) {
             Ok(proof) => {
+                let source = full.to_string_lossy();
                 return Ok(generate(
                     &args.core,
                     &manifest.migrations,
                     &proof,
                     &track,
                     &shown,
+                    &source,
                 ));
             }
             Err(diagnostic) => vec![diagnostic],
@@ -164,6 +166,7 @@ fn generate(
     proof: &Proof,
     track: &TokenStream,
     shown: &str,
+    source: &str,
 ) -> TokenStream {
     let sql_statics = migrations.iter().map(|m| {
         let name = sql_ident(m);
@@ -217,6 +220,7 @@ fn generate(
                 ::core::concat!(
                     ::core::env!("CARGO_PKG_NAME"), " ", ::core::env!("CARGO_PKG_VERSION")
                 ),
+                #source,
             )
         };
     }
