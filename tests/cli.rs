@@ -851,21 +851,30 @@ fn a_database_left_by_the_python_tool_is_continued_at_version_6() {
         count(&db, "SELECT count(*) FROM tickets WHERE user = 'old1'"),
         1
     );
-    cmd(REPO)
-        .arg("--database")
-        .arg(&db)
-        .arg("history")
-        .assert()
-        .code(0)
-        // The Python tool's rows: its times, no duration, no build, its
-        // descriptions (none for version 3).
-        .stdout(predicate::str::contains(
-            "      3  2024-01-02 03:04:06          -  -                     \n",
-        ))
-        .stdout(predicate::str::contains(
-            "      5  2024-06-30 23:59:59          -  -                     \
-             Add phone_verified column to users\n",
-        ));
+    // The Python tool's rows: its times, no duration, no build, its
+    // descriptions (none for version 3).
+    let history = migrate(REPO, &db, &["history"]);
+    history.expect_success();
+    let line = |version: &str| {
+        history
+            .stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{version}  ")))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_default()
+    };
+    // version, date, time, "N years ago", duration, build, description.
+    assert!(line("3").starts_with("3 2024-01-02 03:04:06 "), "{history}");
+    assert!(line("3").ends_with(" ago - -"), "{history}");
+    assert!(
+        line("5").starts_with("5 2024-06-30 23:59:59 ")
+            && line("5").ends_with(" ago - - Add phone_verified column to users"),
+        "{history}"
+    );
+    assert!(
+        line("6").contains(" ms migrate-tests 0.1.0 Create user_sessions table"),
+        "{history}"
+    );
 }
 
 #[test]

@@ -53,8 +53,34 @@ struct Cli {
           value_parser = parse_seconds)]
     busy_timeout: f64,
 
+    /// Output format: human text, or one JSON document per command (errors too, on stderr)
+    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
+    format: Format,
+
+    /// Same as --format json
+    #[arg(long, global = true)]
+    json: bool,
+
+    /// Print only results and errors: no progress, no informational lines
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+
+    /// Log each migration and each SQL statement with its duration to stderr
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    /// Append the log (each migration and SQL statement with its duration) to this file
+    #[arg(long, global = true, value_name = "PATH")]
+    log_file: Option<PathBuf>,
+
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Human,
+    Json,
 }
 
 #[derive(Debug, Subcommand, Clone, PartialEq, Eq)]
@@ -156,13 +182,39 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // Known before parsing, so that a usage error can be JSON too.
+    let wants_json = args
+        .iter()
+        .zip(args.iter().skip(1).chain([&OsString::new()]))
+        .any(|(a, next)| {
+            a == "--json" || a == "--format=json" || (a == "--format" && next == "json")
+        });
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() && wants_json => {
+            output::configure(output::Mode {
+                json: true,
+                quiet: false,
+            });
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("usage error");
+            output::error(None, first.trim_start_matches("error: "));
+            return ExitCode::from(2);
+        }
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    output::configure(output::Mode {
+        json: cli.json || cli.format == Format::Json,
+        quiet: cli.quiet,
+    });
+    if let Err(message) = crate::log::init(cli.verbose, cli.log_file.as_deref()) {
+        output::failure(None, "log_file", 1, &message, None);
+        return ExitCode::from(1);
+    }
     let command = cli.command.unwrap_or(Command::Status);
     if let Command::Apply(ApplyArgs { to: Some(to), .. }) = &command
         && (*to == 0 || *to > migrations.latest_version())
@@ -209,7 +261,18 @@ where
     match execute(&command, &path, migrations, &migrator, timeout) {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
-            output::error(Some(&path), &failure.to_string());
+            tracing::error!("{}: {failure}", path.display());
+            let version = match &failure {
+                Failure::Runner(e) => e.version(),
+                _ => None,
+            };
+            output::failure(
+                Some(&path),
+                failure.code(),
+                failure.exit_code(),
+                &failure.to_string(),
+                version,
+            );
             ExitCode::from(failure.exit_code())
         }
     }
@@ -239,6 +302,15 @@ impl From<Error> for Failure {
 }
 
 impl Failure {
+    /// The stable code of the JSON error document.
+    fn code(&self) -> &'static str {
+        match self {
+            Failure::Path(_) => "path",
+            Failure::Usage(_) => "usage",
+            Failure::Runner(e) => e.code(),
+        }
+    }
+
     fn exit_code(&self) -> u8 {
         match self {
             Failure::Path(_) => 1,
@@ -272,7 +344,7 @@ fn execute(
 ) -> Result<u8, Failure> {
     check_path(path)?;
     match command {
-        Command::Apply(args) => return apply(args, path, migrator, timeout),
+        Command::Apply(args) => return apply(args, path, migrations, migrator, timeout),
         Command::Repair { yes } => {
             if !path.exists() {
                 // Nothing is recorded there; a mistyped path is not created.
@@ -351,14 +423,14 @@ fn execute(
         Command::Check => {
             conn.busy_timeout(timeout).map_err(opening)?;
             let report = migrations.check(&conn)?;
-            output::check(path, &report);
+            output::check(path, migrations, &report);
             return Ok(if report.is_clean() { 0 } else { 3 });
         }
         Command::Status => {
             output::status(path, path.exists(), migrations, &migrator.status(&conn)?)
         }
-        Command::Version => output::version(&migrator.status(&conn)?),
-        Command::History => output::history(&migrator.history(&conn)?),
+        Command::Version => output::version(path, &migrator.status(&conn)?),
+        Command::History => output::history(path, &migrator.history(&conn)?),
         _ => unreachable!("handled above"),
     }
     Ok(0)
@@ -367,6 +439,7 @@ fn execute(
 fn apply(
     args: &ApplyArgs,
     path: &Path,
+    migrations: &Migrations,
     migrator: &Migrator<'_>,
     timeout: Duration,
 ) -> Result<u8, Failure> {
@@ -380,7 +453,7 @@ fn apply(
             Connection::open_in_memory().map_err(Error::from)?
         };
         let trials = migrator.trial(&mut conn)?;
-        let failed = output::trials(path, &trials);
+        let failed = output::trials(path, migrations, &trials);
         return Ok(if failed { 1 } else { 0 });
     }
     let mut conn = Connection::open(path).map_err(opening)?;
@@ -402,16 +475,12 @@ fn apply(
                 &snapshot,
             )?;
             let dest = migrate_core::backup::backup_to_new(&snapshot, &dir, &stem, timeout)?;
-            output::line(&format!(
-                "Backed up {} to {}",
-                path.display(),
-                dest.display()
-            ));
+            output::backed_up(path, &dest);
         }
         snapshot.commit().map_err(opening)?;
     }
     let report = migrator.apply_with(&mut conn, output::progress)?;
-    output::applied(path, &report);
+    output::applied(path, migrations, &report);
     Ok(0)
 }
 

@@ -11,6 +11,7 @@
 
 mod cli;
 mod docs;
+mod log;
 mod new;
 mod output;
 

@@ -1,27 +1,116 @@
-//! What the commands print. Results go to stdout, errors to stderr as one
-//! line each; a closed pipe (`migrate history | head`) is not an error.
+//! What the commands print.
+//!
+//! Human output goes to stdout through `anstream`, which drops the colours
+//! when stdout is not a terminal or `NO_COLOR` is set; errors go to stderr as
+//! one line each. With `--format json`, `status`, `history`, `version`,
+//! `check`, `apply` and `apply --dry-run` print one JSON document each (the
+//! shapes are documented in the README and fixed by snapshot tests), other
+//! commands print one `{"message": …}` document per line, and errors are a
+//! JSON document on stderr with a stable `code`. A closed pipe
+//! (`migrate history | head`) is not an error.
 
-use std::io::Write;
+use std::cell::{Cell, RefCell};
+use std::io::{IsTerminal, Write};
 use std::path::Path;
+use std::sync::mpsc;
 use std::time::Duration;
 
+use anstyle::{AnsiColor, Style};
 use migrate_core::{
-    AppliedMigration, ApplyReport, CheckReport, Migrations, Progress, Status, Trial,
+    AppliedMigration, ApplyReport, Change, CheckReport, Migrations, Problem, Progress, Status,
+    Trial,
 };
+use serde_json::{Value, json};
+
+/// How to print, chosen by the global flags.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Mode {
+    /// `--format json`.
+    pub json: bool,
+    /// `-q`: no progress and no informational lines.
+    pub quiet: bool,
+}
+
+thread_local! {
+    static MODE: Cell<Mode> = const { Cell::new(Mode { json: false, quiet: false }) };
+    /// The backup `apply` took, for its JSON document.
+    static BACKUP: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// The spinner of the migration running now, if any.
+    static SPINNER: RefCell<Option<Spinner>> = const { RefCell::new(None) };
+}
+
+pub fn configure(mode: Mode) {
+    MODE.with(|m| m.set(mode));
+    BACKUP.with(|b| b.borrow_mut().take());
+}
+
+fn mode() -> Mode {
+    MODE.with(Cell::get)
+}
+
+const GREEN: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Green)));
+const YELLOW: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Yellow)));
+const RED: Style = Style::new()
+    .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)))
+    .bold();
+const BOLD: Style = Style::new().bold();
+const DIM: Style = Style::new().dimmed();
+
+fn paint(style: Style, text: impl std::fmt::Display) -> String {
+    format!("{style}{text}{style:#}")
+}
 
 fn out(text: &str) {
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = anstream::stdout().lock();
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
 }
 
-/// `migrate: error: PATH: message` on stderr.
+fn out_json(value: &Value) {
+    let text = serde_json::to_string_pretty(value).unwrap_or_default();
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{text}");
+    let _ = stdout.flush();
+}
+
+/// A usage error (exit code 2): `migrate: error: [PATH: ]message` on stderr.
 pub fn error(path: Option<&Path>, message: &str) {
-    let line = match path {
-        Some(p) => format!("migrate: error: {}: {message}\n", p.display()),
-        None => format!("migrate: error: {message}\n"),
+    failure(path, "usage", 2, message, None);
+}
+
+/// An error, as one line on stderr, or as a JSON document with its code.
+pub fn failure(
+    path: Option<&Path>,
+    code: &str,
+    exit_code: u8,
+    message: &str,
+    version: Option<u32>,
+) {
+    stop_spinner();
+    let text = if mode().json {
+        let mut error = json!({
+            "code": code,
+            "message": message,
+            "exit_code": exit_code,
+            "database": path.map(|p| p.display().to_string()),
+        });
+        if let Some(v) = version {
+            error["version"] = json!(v);
+        }
+        format!(
+            "{}\n",
+            serde_json::to_string_pretty(&json!({ "error": error })).unwrap_or_default()
+        )
+    } else {
+        // A migration's progress line may be waiting for its end.
+        let lead = match path {
+            Some(p) => format!("migrate: error: {}: ", p.display()),
+            None => "migrate: error: ".to_owned(),
+        };
+        format!("{}{message}\n", paint(RED, lead))
     };
-    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    let mut stderr = anstream::stderr().lock();
+    let _ = stderr.write_all(text.as_bytes());
 }
 
 fn duration(d: Duration) -> String {
@@ -33,18 +122,123 @@ fn duration(d: Duration) -> String {
     }
 }
 
-pub fn progress(event: Progress<'_>) {
-    match event {
-        Progress::Started(m) => out(&format!(
-            "Applying version {}: {} ... ",
-            m.version(),
-            m.description()
-        )),
-        Progress::Finished(_, took) => out(&format!("done in {}\n", duration(took))),
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+/// An informational line (`Backed up …`, `Recorded …`).
+pub fn line(text: &str) {
+    let mode = mode();
+    if mode.json {
+        out_json(&json!({ "message": text }));
+    } else if !mode.quiet {
+        out(&format!("{text}\n"));
     }
 }
 
-pub fn applied(path: &Path, report: &ApplyReport) {
+/// `apply` backed the database up to `dest`.
+pub fn backed_up(path: &Path, dest: &Path) {
+    if mode().json {
+        BACKUP.with(|b| *b.borrow_mut() = Some(dest.display().to_string()));
+    } else {
+        line(&format!(
+            "Backed up {} to {}",
+            path.display(),
+            dest.display()
+        ));
+    }
+}
+
+/// Shows a migration starting and finishing, with a spinner on a terminal
+/// while one runs for more than a second.
+pub fn progress(event: Progress<'_>) {
+    let mode = mode();
+    if mode.json || mode.quiet {
+        return;
+    }
+    match event {
+        Progress::Started(m) => {
+            out(&format!(
+                "Applying version {}: {} ... ",
+                m.version(),
+                m.description()
+            ));
+            if std::io::stdout().is_terminal() {
+                SPINNER.with(|s| *s.borrow_mut() = Some(Spinner::start()));
+            }
+        }
+        Progress::Finished(_, took) => {
+            stop_spinner();
+            out(&format!("{} in {}\n", paint(GREEN, "done"), duration(took)));
+        }
+    }
+}
+
+fn stop_spinner() {
+    SPINNER.with(|s| drop(s.borrow_mut().take()));
+}
+
+/// An indicatif spinner that appears only after a second, so that quick
+/// migrations print one clean line.
+struct Spinner {
+    stop: mpsc::Sender<()>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Spinner {
+    fn start() -> Spinner {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            if stopped.recv_timeout(Duration::from_secs(1)) != Err(mpsc::RecvTimeoutError::Timeout)
+            {
+                return;
+            }
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("\n  {spinner} running for {elapsed}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(100));
+            let _ = stopped.recv();
+            bar.finish_and_clear();
+            // Back to the end of the "Applying …" line.
+            out("\x1b[1A\x1b[999C");
+        });
+        Spinner {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        let _ = self.stop.send(());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+pub fn applied(path: &Path, migrations: &Migrations, report: &ApplyReport) {
+    let mode = mode();
+    if mode.json {
+        out_json(&json!({
+            "database": path.display().to_string(),
+            "backup": BACKUP.with(|b| b.borrow().clone()),
+            "applied": report.applied.iter().map(|(v, took)| json!({
+                "version": v,
+                "description": migrations.get(*v).map(|m| m.description()),
+                "duration_ms": ms(*took),
+            })).collect::<Vec<_>>(),
+            "adopted": report.adopted,
+            "version": report.version,
+        }));
+        return;
+    }
+    if mode.quiet {
+        return;
+    }
     let n = report.applied.len();
     if !report.adopted.is_empty() {
         out(&format!(
@@ -70,35 +264,113 @@ pub fn applied(path: &Path, report: &ApplyReport) {
     }
 }
 
-pub fn version(status: &Status) {
-    out(&format!("{}\n", status.current_version));
+pub fn version(path: &Path, status: &Status) {
+    if mode().json {
+        out_json(&json!({
+            "database": path.display().to_string(),
+            "version": status.current_version,
+        }));
+    } else {
+        out(&format!("{}\n", status.current_version));
+    }
+}
+
+fn row_json(a: &AppliedMigration) -> Value {
+    json!({
+        "version": a.version,
+        "description": a.description,
+        "applied_at": a.applied_at,
+        "checksum": a.checksum,
+        "duration_ms": a.duration_ms,
+        "applied_by": a.applied_by,
+    })
+}
+
+fn problem_json(p: &Problem) -> Value {
+    let (kind, version, description) = match p {
+        Problem::UnknownVersion {
+            version,
+            description,
+        } => ("unknown_version", *version, description.clone()),
+        Problem::NeverApplied {
+            version,
+            description,
+        } => (
+            "never_applied",
+            i64::from(*version),
+            Some(description.clone()),
+        ),
+        Problem::Modified {
+            version,
+            description,
+        } => ("modified", i64::from(*version), Some(description.clone())),
+    };
+    json!({
+        "kind": kind,
+        "version": version,
+        "description": description,
+        "message": p.to_string(),
+    })
+}
+
+fn pending_json(migrations: &Migrations, pending: &[u32]) -> Vec<Value> {
+    pending
+        .iter()
+        .map(|&v| {
+            json!({
+                "version": v,
+                "description": migrations.get(v).map(|m| m.description()),
+            })
+        })
+        .collect()
 }
 
 pub fn status(path: &Path, exists: bool, migrations: &Migrations, status: &Status) {
+    if mode().json {
+        out_json(&json!({
+            "database": path.display().to_string(),
+            "exists": exists,
+            "version": status.current_version,
+            "latest": migrations.latest_version(),
+            "up_to_date": status.pending.is_empty() && status.problems.is_empty(),
+            "applied": status.applied.iter().map(row_json).collect::<Vec<_>>(),
+            "pending": pending_json(migrations, &status.pending),
+            "problems": status.problems.iter().map(problem_json).collect::<Vec<_>>(),
+        }));
+        return;
+    }
     let mut s = String::new();
     s.push_str(&format!(
-        "Database: {}{}\n",
+        "{} {}{}\n",
+        paint(BOLD, "Database:"),
         path.display(),
         if exists { "" } else { " (does not exist yet)" }
     ));
     s.push_str(&format!(
-        "Version:  {} (this build has 1 to {})\n",
+        "{}  {} (this build has 1 to {})\n",
+        paint(BOLD, "Version:"),
         status.current_version,
         migrations.latest_version()
     ));
-    s.push_str(&format!("\nApplied ({}):\n", status.applied.len()));
+    s.push_str(&format!(
+        "\n{}\n",
+        paint(BOLD, format!("Applied ({}):", status.applied.len()))
+    ));
     if status.applied.is_empty() {
         s.push_str("  none\n");
     }
     for a in &status.applied {
         s.push_str(&format!(
-            "  {:>5}  {}  {}\n",
-            a.version,
+            "  {}  {}  {}\n",
+            paint(GREEN, format!("{:>5}", a.version)),
             a.applied_at.as_deref().unwrap_or("-"),
             a.description.as_deref().unwrap_or("")
         ));
     }
-    s.push_str(&format!("\nPending ({}):\n", status.pending.len()));
+    s.push_str(&format!(
+        "\n{}\n",
+        paint(BOLD, format!("Pending ({}):", status.pending.len()))
+    ));
     if status.pending.is_empty() {
         s.push_str(if status.problems.is_empty() {
             "  none: the database is up to date\n"
@@ -107,12 +379,22 @@ pub fn status(path: &Path, exists: bool, migrations: &Migrations, status: &Statu
         });
     }
     for m in status.pending.iter().filter_map(|&v| migrations.get(v)) {
-        s.push_str(&format!("  {:>5}  {}\n", m.version(), m.description()));
+        s.push_str(&format!(
+            "  {}  {}\n",
+            paint(YELLOW, format!("{:>5}", m.version())),
+            m.description()
+        ));
     }
     if !status.problems.is_empty() {
         s.push_str(&format!(
-            "\nProblems ({}), `migrate apply` refuses to run until they are resolved:\n",
-            status.problems.len()
+            "\n{}\n",
+            paint(
+                RED,
+                format!(
+                    "Problems ({}), `migrate apply` refuses to run until they are resolved:",
+                    status.problems.len()
+                )
+            )
         ));
         for p in &status.problems {
             s.push_str(&format!("  - {p}\n"));
@@ -121,68 +403,160 @@ pub fn status(path: &Path, exists: bool, migrations: &Migrations, status: &Statu
     out(&s);
 }
 
-pub fn history(applied: &[AppliedMigration]) {
+/// "3 days ago" for a `YYYY-MM-DD HH:MM:SS` UTC time; empty when the text
+/// is not such a time (rows written by other tools may hold anything).
+fn ago(applied_at: &str, now: jiff::Timestamp) -> String {
+    let Ok(then) = jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M:%S", applied_at)
+        .and_then(|t| t.to_zoned_datetime(jiff::tz::TimeZone::UTC))
+    else {
+        return String::new();
+    };
+    let seconds = now.as_second() - then.timestamp().as_second();
+    let (n, unit) = match seconds {
+        s if s < 0 => return "in the future".to_owned(),
+        s if s < 60 => return "just now".to_owned(),
+        s if s < 3_600 => (s / 60, "minute"),
+        s if s < 86_400 => (s / 3_600, "hour"),
+        s if s < 86_400 * 31 => (s / 86_400, "day"),
+        s if s < 86_400 * 365 => (s / (86_400 * 30), "month"),
+        s => (s / (86_400 * 365), "year"),
+    };
+    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
+}
+
+pub fn history(path: &Path, applied: &[AppliedMigration]) {
+    if mode().json {
+        out_json(&json!({
+            "database": path.display().to_string(),
+            "applied": applied.iter().map(row_json).collect::<Vec<_>>(),
+        }));
+        return;
+    }
     if applied.is_empty() {
         out("No migrations applied.\n");
         return;
     }
-    let mut s = format!(
-        "{:>7}  {:<19}  {:>9}  {:<20}  {}\n",
-        "version", "applied_at (UTC)", "took", "applied by", "description"
+    let now = jiff::Timestamp::now();
+    let rows: Vec<[String; 6]> = applied
+        .iter()
+        .map(|a| {
+            let at = a.applied_at.clone().unwrap_or_else(|| "-".to_owned());
+            [
+                a.version.to_string(),
+                ago(&at, now),
+                at,
+                a.duration_ms
+                    .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.1} ms")),
+                a.applied_by.clone().unwrap_or_else(|| "-".to_owned()),
+                a.description.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let header = [
+        "version",
+        "",
+        "applied_at (UTC)",
+        "took",
+        "applied by",
+        "description",
+    ];
+    let width = |i: usize| {
+        rows.iter()
+            .map(|r| r[i].chars().count())
+            .chain([header[i].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let (w0, w1, w2, w3, w4) = (width(0), width(1), width(2), width(3), width(4));
+    let mut s = paint(
+        BOLD,
+        format!(
+            "{:>w0$}  {:<w2$}  {:<w1$}  {:>w3$}  {:<w4$}  {}",
+            header[0], header[2], header[1], header[3], header[4], header[5]
+        ),
     );
-    for a in applied {
-        s.push_str(&format!(
-            "{:>7}  {:<19}  {:>9}  {:<20}  {}\n",
-            a.version,
-            a.applied_at.as_deref().unwrap_or("-"),
-            a.duration_ms
-                .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.1} ms")),
-            a.applied_by.as_deref().unwrap_or("-"),
-            a.description.as_deref().unwrap_or("")
-        ));
+    s.push('\n');
+    for r in &rows {
+        let line = format!(
+            "{}  {:<w2$}  {}  {:>w3$}  {:<w4$}  {}",
+            paint(GREEN, format!("{:>w0$}", r[0])),
+            r[2],
+            paint(DIM, format!("{:<w1$}", r[1])),
+            r[3],
+            r[4],
+            r[5]
+        );
+        s.push_str(line.trim_end());
+        s.push('\n');
     }
     out(&s);
 }
 
-pub fn line(text: &str) {
-    out(&format!("{text}\n"));
-}
-
 pub fn repaired(versions: &[u32]) {
     let list: Vec<String> = versions.iter().map(u32::to_string).collect();
-    out(&format!(
-        "Recorded this build's checksums for version{} {}.\n",
+    line(&format!(
+        "Recorded this build's checksums for version{} {}.",
         if versions.len() == 1 { "" } else { "s" },
         list.join(", ")
     ));
 }
 
-pub fn check(path: &Path, report: &CheckReport) {
-    let mut s = String::new();
+pub fn check(path: &Path, migrations: &Migrations, report: &CheckReport) {
     let status = &report.status;
+    if mode().json {
+        out_json(&json!({
+            "database": path.display().to_string(),
+            "ok": report.is_clean(),
+            "version": status.current_version,
+            "pending": pending_json(migrations, &status.pending),
+            "problems": status.problems.iter().map(problem_json).collect::<Vec<_>>(),
+            "drift": report.differences.iter().map(|d| {
+                let (change, expected, found) = match &d.change {
+                    Change::Added => ("added", None, None),
+                    Change::Missing => ("missing", None, None),
+                    Change::Changed { expected, found } => {
+                        ("changed", Some(expected.clone()), Some(found.clone()))
+                    }
+                };
+                json!({
+                    "kind": d.kind,
+                    "name": d.name,
+                    "change": change,
+                    "expected": expected,
+                    "found": found,
+                    "message": d.to_string(),
+                })
+            }).collect::<Vec<_>>(),
+        }));
+        return;
+    }
+    let mut s = String::new();
     for p in &status.problems {
-        s.push_str(&format!("problem: {p}\n"));
+        s.push_str(&format!("{} {p}\n", paint(RED, "problem:")));
     }
     if !status.pending.is_empty() {
         let list: Vec<String> = status.pending.iter().map(u32::to_string).collect();
         s.push_str(&format!(
-            "pending: version{} {} not applied\n",
+            "{} version{} {} not applied\n",
+            paint(YELLOW, "pending:"),
             if status.pending.len() == 1 { "" } else { "s" },
             list.join(", ")
         ));
     }
     for d in &report.differences {
-        s.push_str(&format!("drift: {d}\n"));
+        s.push_str(&format!("{} {d}\n", paint(RED, "drift:")));
     }
     if report.is_clean() {
         s.push_str(&format!(
-            "OK: {} is at version {}, its record and schema are what this build expects.\n",
+            "{} {} is at version {}, its record and schema are what this build expects.\n",
+            paint(GREEN, "OK:"),
             path.display(),
             status.current_version
         ));
     } else {
         s.push_str(&format!(
-            "FAILED: {} does not agree with this build (version {}).\n",
+            "{} {} does not agree with this build (version {}).\n",
+            paint(RED, "FAILED:"),
             path.display(),
             status.current_version
         ));
@@ -191,7 +565,38 @@ pub fn check(path: &Path, report: &CheckReport) {
 }
 
 /// Prints a trial run; true when a migration would fail.
-pub fn trials(path: &Path, trials: &[(u32, Trial)]) -> bool {
+pub fn trials(path: &Path, migrations: &Migrations, trials: &[(u32, Trial)]) -> bool {
+    let failed = trials.iter().any(|(_, t)| matches!(t, Trial::Failed(..)));
+    if mode().json {
+        out_json(&json!({
+            "database": path.display().to_string(),
+            "dry_run": true,
+            "would_fail": failed,
+            "migrations": trials.iter().map(|(v, t)| {
+                let mut doc = json!({
+                    "version": v,
+                    "description": migrations.get(*v).map(|m| m.description()),
+                });
+                match t {
+                    Trial::Succeeded(took) => {
+                        doc["outcome"] = json!("would_succeed");
+                        doc["duration_ms"] = json!(ms(*took));
+                    }
+                    Trial::Failed(took, e) => {
+                        doc["outcome"] = json!("would_fail");
+                        doc["duration_ms"] = json!(ms(*took));
+                        doc["error"] = json!({ "code": e.code(), "message": e.to_string() });
+                    }
+                    Trial::NotTried(why) => {
+                        doc["outcome"] = json!("not_tried");
+                        doc["reason"] = json!(why);
+                    }
+                }
+                doc
+            }).collect::<Vec<_>>(),
+        }));
+        return failed;
+    }
     if trials.is_empty() {
         out(&format!(
             "Nothing to try: nothing is pending in {}.\n",
@@ -203,23 +608,26 @@ pub fn trials(path: &Path, trials: &[(u32, Trial)]) -> bool {
         "Trial run on {} (rolled back, nothing changed):\n",
         path.display()
     );
-    let mut failed = false;
     for (version, trial) in trials {
         match trial {
             Trial::Succeeded(took) => {
                 s.push_str(&format!(
-                    "  {version:>5}  would succeed ({})\n",
+                    "  {version:>5}  {} ({})\n",
+                    paint(GREEN, "would succeed"),
                     duration(*took)
                 ));
             }
             Trial::Failed(took, e) => {
-                failed = true;
                 s.push_str(&format!(
-                    "  {version:>5}  WOULD FAIL after {}: {e}\n",
+                    "  {version:>5}  {} after {}: {e}\n",
+                    paint(RED, "WOULD FAIL"),
                     duration(*took)
                 ));
             }
-            Trial::NotTried(why) => s.push_str(&format!("  {version:>5}  not tried: {why}\n")),
+            Trial::NotTried(why) => s.push_str(&format!(
+                "  {version:>5}  {}: {why}\n",
+                paint(YELLOW, "not tried")
+            )),
         }
     }
     s.push_str(if failed {
@@ -232,9 +640,32 @@ pub fn trials(path: &Path, trials: &[(u32, Trial)]) -> bool {
 }
 
 pub fn schema(migrations: &Migrations) {
-    out(&format!(
+    let text = format!(
         "-- Schema after version {}, as the build applied every migration to SQLite.\n{}",
         migrations.latest_version(),
         migrations.final_schema()
-    ));
+    );
+    if mode().json {
+        out_json(&json!({
+            "version": migrations.latest_version(),
+            "schema": migrations.final_schema(),
+        }));
+    } else {
+        out(&text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_times() {
+        let now: jiff::Timestamp = "2026-11-24T12:00:00Z".parse().unwrap();
+        assert_eq!(ago("2026-11-24 11:59:30", now), "just now");
+        assert_eq!(ago("2026-11-24 11:00:00", now), "1 hour ago");
+        assert_eq!(ago("2026-11-21 12:00:00", now), "3 days ago");
+        assert_eq!(ago("2024-01-02 03:04:05", now), "2 years ago");
+        assert_eq!(ago("not a time", now), "");
+    }
 }

@@ -181,6 +181,42 @@ pub enum Error {
 }
 
 impl Error {
+    /// A stable, machine-readable name for the kind of error (used by the
+    /// CLI's JSON output): `busy`, `not_a_database`, `cannot_open`,
+    /// `read_only`, `unexpected_tracking_table`, `inconsistent`,
+    /// `migration_failed`, `transaction_control`, `foreign_key_violation`,
+    /// `in_transaction`, `already_tracked`, `baseline_mismatch`,
+    /// `backup_failed`, `not_a_backup` or `sqlite`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Busy { .. } => "busy",
+            Error::NotADatabase => "not_a_database",
+            Error::CannotOpen(_) => "cannot_open",
+            Error::ReadOnly => "read_only",
+            Error::UnexpectedTrackingTable { .. } => "unexpected_tracking_table",
+            Error::Inconsistent { .. } => "inconsistent",
+            Error::MigrationFailed { .. } => "migration_failed",
+            Error::TransactionControl { .. } => "transaction_control",
+            Error::ForeignKeyViolation { .. } => "foreign_key_violation",
+            Error::InTransaction => "in_transaction",
+            Error::AlreadyTracked { .. } => "already_tracked",
+            Error::BaselineMismatch { .. } => "baseline_mismatch",
+            Error::BackupFailed(_) => "backup_failed",
+            Error::NotABackup { .. } => "not_a_backup",
+            Error::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// The version of the migration the error concerns, if one does.
+    pub fn version(&self) -> Option<u32> {
+        match self {
+            Error::MigrationFailed { version, .. }
+            | Error::TransactionControl { version, .. }
+            | Error::ForeignKeyViolation { version, .. } => Some(*version),
+            _ => None,
+        }
+    }
+
     /// Turns an SQLite error met outside a migration's own statements (while
     /// opening, locking or reading) into the variant a user can act on;
     /// `timeout` is the busy timeout in force, for the message.

@@ -320,6 +320,11 @@ impl<'m> Migrator<'m> {
             };
 
             progress(Progress::Started(migration));
+            tracing::info!(
+                version = migration.version(),
+                "applying {:?}",
+                migration.description()
+            );
             let started = Instant::now();
             if migration.is_transactional() {
                 run_statements(&tx, migration)?;
@@ -341,6 +346,12 @@ impl<'m> Migrator<'m> {
                 tx.commit().map_err(|e| self.classify(e))?;
             }
             let took = started.elapsed();
+            tracing::info!(
+                version = migration.version(),
+                elapsed_ms = millis(took),
+                "applied {:?}",
+                migration.description()
+            );
             progress(Progress::Finished(migration, took));
             report.applied.push((migration.version(), took));
             report.version = i64::from(migration.version());
@@ -711,6 +722,13 @@ fn run_statements(conn: &Connection, m: &Migration) -> Result<(), Error> {
                 });
             }
             // Step through any rows (PRAGMA journal_mode returns one).
+            let started = Instant::now();
+            let _logged = StatementLog {
+                version: m.version(),
+                number,
+                text: &text,
+                started,
+            };
             let mut rows = stmt.raw_query();
             loop {
                 match rows.next() {
@@ -722,6 +740,32 @@ fn run_statements(conn: &Connection, m: &Migration) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Milliseconds, to the microsecond, for logs.
+fn millis(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+/// Logs a statement with how long it took (at `debug`, for `migrate -v`),
+/// when dropped: after it ran, however it ended.
+struct StatementLog<'a> {
+    version: u32,
+    number: usize,
+    text: &'a str,
+    started: Instant,
+}
+
+impl Drop for StatementLog<'_> {
+    fn drop(&mut self) {
+        tracing::debug!(
+            version = self.version,
+            statement = self.number,
+            elapsed_ms = millis(self.started.elapsed()),
+            "{}",
+            one_line(self.text, 200)
+        );
+    }
 }
 
 /// Fails when any row breaks a foreign key, as sqlite.org's procedure asks.
