@@ -54,6 +54,7 @@ pub mod backup;
 pub mod checksum;
 mod drift;
 mod error;
+mod fkscope;
 pub mod manifest;
 mod model;
 mod runner;

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use rusqlite::fallible_iterator::FallibleIterator;
 use rusqlite::{Batch, Connection, TransactionBehavior};
 
+use crate::fkscope::{Watch, Written, tables_to_check};
 use crate::sql::{controls_transaction, first_statement, one_line, skip_trivia};
 use crate::tracking::{self, AppliedMigration, Record, hex};
 use crate::{Error, Migration};
@@ -269,16 +270,20 @@ impl<'m> Migrator<'m> {
                 ..ApplyReport::default()
             });
         }
-        self.without_foreign_keys(conn, |conn| self.apply_pending(conn, &mut progress))
+        self.without_foreign_keys(conn, |conn, watch| {
+            self.apply_pending(conn, watch, &mut progress)
+        })
     }
 
     /// Runs `work` with foreign-key enforcement off, and puts it back as it
     /// was however `work` ends. PRAGMA foreign_keys is a no-op inside a
     /// transaction, so this must wrap the transactions, not run inside them.
+    /// `work` also gets the authorizer's record of what each migration
+    /// writes, to check only the foreign keys it could have broken.
     fn without_foreign_keys<T>(
         &self,
         conn: &mut Connection,
-        work: impl FnOnce(&mut Connection) -> Result<T, Error>,
+        work: impl FnOnce(&mut Connection, &Watch) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let enforced: bool = conn
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
@@ -287,7 +292,14 @@ impl<'m> Migrator<'m> {
             conn.pragma_update(None, "foreign_keys", false)
                 .map_err(|e| self.classify(e))?;
         }
-        let result = work(conn);
+        let result = match Watch::install(conn) {
+            Ok(watch) => {
+                let result = work(conn, &watch);
+                Watch::remove(conn);
+                result
+            }
+            Err(e) => Err(self.classify(e)),
+        };
         if enforced {
             let restored = conn.pragma_update(None, "foreign_keys", true);
             if let (Ok(_), Err(e)) = (&result, restored) {
@@ -300,6 +312,7 @@ impl<'m> Migrator<'m> {
     fn apply_pending(
         &self,
         conn: &mut Connection,
+        watch: &Watch,
         progress: &mut impl FnMut(Progress<'_>),
     ) -> Result<ApplyReport, Error> {
         let mut report = ApplyReport::default();
@@ -327,15 +340,21 @@ impl<'m> Migrator<'m> {
             );
             let started = Instant::now();
             if migration.is_transactional() {
-                run_statements(&tx, migration)?;
-                check_foreign_keys(&tx, migration)?;
+                watch.begin();
+                let ran = run_statements(&tx, migration);
+                let written = watch.end();
+                ran?;
+                check_foreign_keys(&tx, migration, &written)?;
                 self.record(&tx, migration, started.elapsed())?;
                 tx.commit().map_err(|e| self.classify(e))?;
             } else {
                 // Keep the tracking table, release the lock, run bare.
                 tx.commit().map_err(|e| self.classify(e))?;
-                run_statements(conn, migration)?;
-                check_foreign_keys(conn, migration)?;
+                watch.begin();
+                let ran = run_statements(conn, migration);
+                let written = watch.end();
+                ran?;
+                check_foreign_keys(conn, migration, &written)?;
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(|e| self.classify(e))?;
@@ -487,7 +506,7 @@ impl<'m> Migrator<'m> {
         if state.next.is_none() {
             return Ok(Vec::new());
         }
-        self.without_foreign_keys(conn, |conn| {
+        self.without_foreign_keys(conn, |conn, watch| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(|e| self.classify(e))?;
@@ -514,7 +533,10 @@ impl<'m> Migrator<'m> {
                     // the outer transaction), a failure undone.
                     let started = Instant::now();
                     tx.execute_batch("SAVEPOINT trial")?;
-                    let result = run_statements(&tx, m).and_then(|()| check_foreign_keys(&tx, m));
+                    watch.begin();
+                    let ran = run_statements(&tx, m);
+                    let written = watch.end();
+                    let result = ran.and_then(|()| check_foreign_keys(&tx, m, &written));
                     let took = started.elapsed();
                     match result {
                         Ok(()) => {
@@ -768,20 +790,36 @@ impl Drop for StatementLog<'_> {
     }
 }
 
-/// Fails when any row breaks a foreign key, as sqlite.org's procedure asks.
-fn check_foreign_keys(conn: &Connection, m: &Migration) -> Result<(), Error> {
-    let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
-    let violations = stmt
-        .query_map([], |row| {
-            let table: String = row.get(0)?;
-            let rowid: Option<i64> = row.get(1)?;
-            let parent: String = row.get(2)?;
-            Ok(match rowid {
-                Some(id) => format!("{table} rowid {id} references a missing {parent} row"),
-                None => format!("a {table} row references a missing {parent} row"),
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+/// Fails when any row breaks a foreign key, as sqlite.org's procedure asks,
+/// looking only at the tables the migration could have affected (see
+/// [`crate::fkscope`]).
+fn check_foreign_keys(conn: &Connection, m: &Migration, written: &Written) -> Result<(), Error> {
+    let describe = |row: &rusqlite::Row<'_>| {
+        let table: String = row.get(0)?;
+        let rowid: Option<i64> = row.get(1)?;
+        let parent: String = row.get(2)?;
+        Ok(match rowid {
+            Some(id) => format!("{table} rowid {id} references a missing {parent} row"),
+            None => format!("a {table} row references a missing {parent} row"),
+        })
+    };
+    let mut violations = Vec::new();
+    match tables_to_check(conn, written)? {
+        None => {
+            let mut stmt = conn.prepare_cached("PRAGMA foreign_key_check")?;
+            for v in stmt.query_map([], describe)? {
+                violations.push(v?);
+            }
+        }
+        Some(tables) => {
+            let mut stmt = conn.prepare_cached("SELECT * FROM pragma_foreign_key_check(?1)")?;
+            for table in tables {
+                for v in stmt.query_map([table], describe)? {
+                    violations.push(v?);
+                }
+            }
+        }
+    }
     if violations.is_empty() {
         return Ok(());
     }

@@ -123,3 +123,87 @@ fn from_toml_proves_the_list_like_the_macro() {
     let live = migrate_core::schema::Schema::read(&conn).unwrap();
     assert_eq!(Some(live.fingerprint()), migrations.expected_schema(2));
 }
+
+/// A database with child and parent rows, foreign keys off while filling it
+/// (so it can start with an orphan in `legacy`, as old databases do).
+fn shop() -> Connection {
+    let conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);
+         CREATE TABLE orders (id INTEGER PRIMARY KEY,
+                              customer INTEGER REFERENCES customers(id));
+         CREATE TABLE legacy (id INTEGER PRIMARY KEY,
+                              customer INTEGER REFERENCES customers(id));
+         INSERT INTO customers VALUES (1, 'ann'), (2, 'bob');
+         INSERT INTO orders VALUES (10, 1), (11, 2);
+         INSERT INTO legacy VALUES (100, 999);
+         PRAGMA foreign_keys = ON;",
+    )
+    .unwrap();
+    conn
+}
+
+fn apply_one(conn: &mut Connection, sql: &str) -> Result<(), Error> {
+    let list = [Migration::new(1, "under test", [sql.to_owned()])];
+    Migrator::new(&list).apply(conn).map(|_| ())
+}
+
+#[test]
+fn foreign_keys_are_checked_where_a_migration_could_have_broken_them() {
+    // Each of these orphans an order, each in another way; each is refused
+    // and rolled back.
+    for sql in [
+        "DELETE FROM customers WHERE id = 2",
+        "UPDATE customers SET id = 3 WHERE id = 2",
+        "INSERT INTO orders VALUES (12, 42)",
+        "UPDATE orders SET customer = 42 WHERE id = 10",
+        // A rebuild that forgets a row.
+        "CREATE TABLE c2 (id INTEGER PRIMARY KEY, name TEXT);
+         INSERT INTO c2 SELECT * FROM customers WHERE id = 1;
+         DROP TABLE customers; ALTER TABLE c2 RENAME TO customers",
+        // Through a trigger: the statement itself writes another table.
+        "CREATE TABLE log (x); CREATE TRIGGER t AFTER INSERT ON log
+         BEGIN DELETE FROM customers WHERE id = 1; END; INSERT INTO log VALUES (1)",
+    ] {
+        let mut conn = shop();
+        let error = apply_one(&mut conn, sql).unwrap_err();
+        assert!(
+            matches!(error, Error::ForeignKeyViolation { .. }),
+            "{sql}: {error:?}"
+        );
+        let message = error.to_string();
+        assert!(message.contains("orders rowid"), "{sql}: {message}");
+        let orders: i64 = conn
+            .query_row("SELECT count(*) FROM orders", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(orders, 2, "{sql}");
+        let customers: i64 = conn
+            .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(customers, 2, "{sql}: rolled back");
+    }
+}
+
+#[test]
+fn an_old_violation_in_a_table_the_migration_does_not_touch_does_not_block_it() {
+    // `legacy` has had an orphan for years; adding an index to orders, or a
+    // new customer, cannot have caused it.
+    for sql in [
+        "CREATE INDEX orders_by_customer ON orders(customer)",
+        "INSERT INTO customers VALUES (3, 'cy')",
+        "ALTER TABLE orders ADD COLUMN note TEXT",
+    ] {
+        let mut conn = shop();
+        apply_one(&mut conn, sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    // A migration that writes to `legacy` is answerable for it.
+    let mut conn = shop();
+    let error = apply_one(&mut conn, "UPDATE legacy SET id = 101").unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("legacy rowid 101 references a missing customers row"),
+        "{error}"
+    );
+}
