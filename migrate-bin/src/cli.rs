@@ -157,6 +157,9 @@ struct ApplyArgs {
     /// Do not back up the database before applying
     #[arg(long)]
     no_backup: bool,
+    /// Apply all pending migrations in one transaction: all or none, one commit
+    #[arg(long, conflicts_with = "dry_run")]
+    single_transaction: bool,
     /// Where to write the backup [default: next to the database]
     #[arg(long, value_name = "DIR")]
     backup_dir: Option<PathBuf>,
@@ -324,6 +327,8 @@ impl Failure {
 /// database failed, 3 the database disagrees with this build, 4 busy.
 pub fn exit_code(error: &Error) -> u8 {
     match error {
+        Error::BatchRolledBack { source } => exit_code(source),
+        Error::NotTransactional { .. } => 2,
         Error::Busy { .. } => 4,
         Error::Inconsistent { .. }
         | Error::UnexpectedTrackingTable { .. }
@@ -443,7 +448,9 @@ fn apply(
     migrator: &Migrator<'_>,
     timeout: Duration,
 ) -> Result<u8, Failure> {
-    let migrator = migrator.target(args.to);
+    let migrator = migrator
+        .target(args.to)
+        .single_transaction(args.single_transaction);
     let existed = path.exists();
     if args.dry_run {
         // A trial run creates nothing: a missing file is an empty database.

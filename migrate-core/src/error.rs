@@ -171,6 +171,30 @@ pub enum Error {
         differences: String,
     },
 
+    /// `--single-transaction` with a migration that cannot run in one.
+    #[error(
+        "migration {version} ({description:?}) runs outside a transaction (transaction = \
+         false), so it cannot be part of a single-transaction batch; apply up to the version \
+         before it with --to, then apply it on its own; nothing was changed"
+    )]
+    NotTransactional {
+        /// Version of the migration.
+        version: u32,
+        /// Its description.
+        description: String,
+    },
+
+    /// A migration of a single-transaction batch failed: the whole batch was
+    /// rolled back.
+    #[error(
+        "{source}; with --single-transaction every migration of this run was rolled back: the \
+         database is as it was"
+    )]
+    BatchRolledBack {
+        /// The failure.
+        source: Box<Error>,
+    },
+
     /// The connection is inside a transaction; migrations need their own.
     #[error("the connection is inside a transaction; apply migrations outside of one")]
     InTransaction,
@@ -203,6 +227,8 @@ impl Error {
             Error::BaselineMismatch { .. } => "baseline_mismatch",
             Error::BackupFailed(_) => "backup_failed",
             Error::NotABackup { .. } => "not_a_backup",
+            Error::NotTransactional { .. } => "not_transactional",
+            Error::BatchRolledBack { source } => source.code(),
             Error::Sqlite(_) => "sqlite",
         }
     }
@@ -212,7 +238,9 @@ impl Error {
         match self {
             Error::MigrationFailed { version, .. }
             | Error::TransactionControl { version, .. }
-            | Error::ForeignKeyViolation { version, .. } => Some(*version),
+            | Error::ForeignKeyViolation { version, .. }
+            | Error::NotTransactional { version, .. } => Some(*version),
+            Error::BatchRolledBack { source } => source.version(),
             _ => None,
         }
     }

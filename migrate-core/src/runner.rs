@@ -150,6 +150,7 @@ pub struct Migrator<'m> {
     busy_timeout: Duration,
     target: Option<u32>,
     applied_by: &'m str,
+    single_transaction: bool,
 }
 
 /// The database's position, as read under the lock.
@@ -169,6 +170,7 @@ impl<'m> Migrator<'m> {
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
             target: None,
             applied_by: LIBRARY,
+            single_transaction: false,
         }
     }
 
@@ -184,6 +186,16 @@ impl<'m> Migrator<'m> {
     #[must_use]
     pub fn target(mut self, version: Option<u32>) -> Self {
         self.target = version;
+        self
+    }
+
+    /// Applies all pending migrations in one transaction (`apply
+    /// --single-transaction`): all of them or none, and one commit (one
+    /// fsync) for the batch. Refused when one of them has
+    /// `transaction = false`.
+    #[must_use]
+    pub fn single_transaction(mut self, yes: bool) -> Self {
+        self.single_transaction = yes;
         self
     }
 
@@ -271,7 +283,11 @@ impl<'m> Migrator<'m> {
             });
         }
         self.without_foreign_keys(conn, |conn, watch| {
-            self.apply_pending(conn, watch, &mut progress)
+            if self.single_transaction {
+                self.apply_at_once(conn, watch, &mut progress)
+            } else {
+                self.apply_pending(conn, watch, &mut progress)
+            }
         })
     }
 
@@ -307,6 +323,56 @@ impl<'m> Migrator<'m> {
             }
         }
         result
+    }
+
+    /// Every pending migration in one `BEGIN IMMEDIATE` transaction.
+    fn apply_at_once(
+        &self,
+        conn: &mut Connection,
+        watch: &Watch,
+        progress: &mut impl FnMut(Progress<'_>),
+    ) -> Result<ApplyReport, Error> {
+        let mut report = ApplyReport::default();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.classify(e))?;
+        tracking::ensure(&tx).map_err(|e| self.reclassify(e))?;
+        let state = self.locked_state(&tx)?;
+        report.version = state.version;
+        if state.adopt {
+            report.adopted = self.adopt(&tx)?;
+        }
+        let pending: Vec<&Migration> = self
+            .migrations
+            .iter()
+            .skip_while(|m| i64::from(m.version()) <= state.version)
+            .take_while(|m| self.target.is_none_or(|t| m.version() <= t))
+            .collect();
+        if let Some(m) = pending.iter().find(|m| !m.is_transactional()) {
+            return Err(Error::NotTransactional {
+                version: m.version(),
+                description: m.description().to_owned(),
+            });
+        }
+        let batch = |error: Error| Error::BatchRolledBack {
+            source: Box::new(error),
+        };
+        for m in pending {
+            progress(Progress::Started(m));
+            let started = Instant::now();
+            watch.begin();
+            let ran = run_statements(&tx, m);
+            let written = watch.end();
+            ran.map_err(batch)?;
+            check_foreign_keys(&tx, m, &written).map_err(batch)?;
+            self.record(&tx, m, started.elapsed()).map_err(batch)?;
+            let took = started.elapsed();
+            progress(Progress::Finished(m, took));
+            report.applied.push((m.version(), took));
+            report.version = i64::from(m.version());
+        }
+        tx.commit().map_err(|e| self.classify(e))?;
+        Ok(report)
     }
 
     fn apply_pending(

@@ -207,3 +207,64 @@ fn an_old_violation_in_a_table_the_migration_does_not_touch_does_not_block_it() 
         "{error}"
     );
 }
+
+#[test]
+fn single_transaction_applies_all_or_nothing() {
+    let list = [
+        Migration::new(1, "Create a", ["CREATE TABLE a (x UNIQUE)"]),
+        Migration::new(2, "Fill a", ["INSERT INTO a VALUES (1), (2)"]),
+        Migration::new(3, "Break", ["INSERT INTO a VALUES (2)"]),
+    ];
+    let mut conn = Connection::open_in_memory().unwrap();
+    let error = Migrator::new(&list)
+        .single_transaction(true)
+        .apply(&mut conn)
+        .unwrap_err();
+    assert!(matches!(error, Error::BatchRolledBack { .. }), "{error:?}");
+    assert_eq!(error.code(), "migration_failed");
+    assert_eq!(error.version(), Some(3));
+    let message = error.to_string();
+    assert!(
+        message.contains("UNIQUE constraint failed: a.x"),
+        "{message}"
+    );
+    assert!(
+        message.contains("every migration of this run was rolled back"),
+        "{message}"
+    );
+    // Nothing at all: not migration 1 or 2, not even the tracking table.
+    assert_eq!(tables(&conn), Vec::<String>::new());
+
+    let report = Migrator::new(&list[..2])
+        .single_transaction(true)
+        .apply(&mut conn)
+        .unwrap();
+    assert_eq!(report.version, 2);
+    assert_eq!(report.applied.len(), 2);
+    assert_eq!(Migrator::new(&list).current_version(&conn).unwrap(), 2);
+}
+
+#[test]
+fn single_transaction_refuses_a_migration_that_runs_outside_one() {
+    let list = [
+        Migration::new(1, "Create a", ["CREATE TABLE a (x)"]),
+        Migration::new(2, "Vacuum", ["VACUUM"]).without_transaction(),
+    ];
+    let mut conn = Connection::open_in_memory().unwrap();
+    let error = Migrator::new(&list)
+        .single_transaction(true)
+        .apply(&mut conn)
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::NotTransactional { version: 2, .. }),
+        "{error:?}"
+    );
+    assert_eq!(tables(&conn), Vec::<String>::new());
+    // Up to the version before it works.
+    Migrator::new(&list)
+        .single_transaction(true)
+        .target(Some(1))
+        .apply(&mut conn)
+        .unwrap();
+    assert_eq!(tables(&conn), ["a", "schema_migrations"]);
+}
