@@ -1,8 +1,27 @@
-//! `migrate new`: appends a migration to migrations.toml. (Stub.)
+//! `migrate new`: appends a migration to migrations.toml.
+//!
+//! The file is edited by appending text only: the new `[[migration]]` entry
+//! (rendered by `toml_edit`, which quotes and escapes the description) goes
+//! after the last byte of the file, so every existing comment, blank line and
+//! piece of formatting stays byte-identical. Nothing is written unless the
+//! current file is valid and the new one is too (both checked with
+//! `migrate_core::manifest::parse_with`); the new file replaces the old one
+//! by a rename, so a reader never sees half of it.
+//!
+//! The SQL of the new migration is a placeholder, [`PLACEHOLDER`]: a
+//! statement has to be there (the build refuses a migration whose SQL is
+//! only whitespace or comments), so it is one that does nothing and says
+//! what to do, in the statement itself, so that it shows in the diff, in
+//! `--verbose` logs and wherever the statement is printed.
 
-use std::path::PathBuf;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
 use migrate_core::Migrations;
+use migrate_core::manifest::{self, Manifest};
+
+use crate::output;
 
 /// Arguments of `migrate new`.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
@@ -17,9 +36,596 @@ pub struct NewArgs {
     pub manifest: Option<PathBuf>,
 }
 
+/// The SQL a new migration starts with. It must be a real statement (the
+/// build refuses SQL that is only comments), it must be harmless if it is
+/// applied anyway (a `SELECT` of a constant changes nothing), and it must
+/// not look like a finished migration to a reviewer: the TODO is the
+/// statement's own text, not a comment that is easy to skim past.
+pub const PLACEHOLDER: &str =
+    "SELECT 'TODO: replace this placeholder with the SQL of this migration'";
+
+/// Longest slug of a `--sql-file` name, in characters.
+const SLUG_MAX: usize = 50;
+
 /// Runs `migrate new`; the exit code.
 pub fn run(args: &NewArgs, migrations: &Migrations) -> u8 {
-    let _ = (args, migrations);
-    crate::output::error(None, "migrate new is not implemented yet");
-    1
+    match add(args, migrations) {
+        Ok(added) => {
+            output::line(&added.summary());
+            0
+        }
+        Err(failure) => {
+            output::failure(
+                None,
+                failure.code,
+                failure.exit_code,
+                &failure.message,
+                None,
+            );
+            failure.exit_code
+        }
+    }
+}
+
+/// Why `migrate new` wrote nothing.
+#[derive(Debug)]
+struct Failure {
+    /// The stable code of the JSON error document.
+    code: &'static str,
+    exit_code: u8,
+    message: String,
+}
+
+impl Failure {
+    /// A usage error (exit code 2): the arguments cannot be accepted.
+    fn usage(message: String) -> Self {
+        Failure {
+            code: "usage",
+            exit_code: 2,
+            message,
+        }
+    }
+
+    /// A file that cannot be found, read or written (exit code 1).
+    fn path(message: String) -> Self {
+        Failure {
+            code: "path",
+            exit_code: 1,
+            message,
+        }
+    }
+
+    /// A migrations.toml that is invalid, or would be (exit code 1).
+    fn invalid(message: String) -> Self {
+        Failure {
+            code: "invalid_manifest",
+            exit_code: 1,
+            message,
+        }
+    }
+}
+
+/// What `migrate new` wrote.
+#[derive(Debug)]
+struct Added {
+    version: u32,
+    description: String,
+    /// migrations.toml, as shown to the user.
+    manifest: PathBuf,
+    /// The line of the new entry's `[[migration]]` header.
+    line: usize,
+    /// The SQL file created, as shown to the user.
+    sql_file: Option<PathBuf>,
+}
+
+impl Added {
+    fn summary(&self) -> String {
+        let Added {
+            version,
+            description,
+            manifest,
+            line,
+            sql_file,
+        } = self;
+        let manifest = manifest.display();
+        match sql_file {
+            None => format!(
+                "Added version {version} \"{description}\" to {manifest} (line {line}); \
+                 write its SQL there, then rebuild."
+            ),
+            Some(file) => format!(
+                "Added version {version} \"{description}\" to {manifest} (line {line}) with its \
+                 SQL in {}; write its SQL there, then rebuild.",
+                file.display()
+            ),
+        }
+    }
+}
+
+/// Checks the description (trimmed) on its own, before any file is read.
+fn check_description(description: &str) -> Result<String, Failure> {
+    let description = description.trim();
+    if description.is_empty() {
+        return Err(Failure::usage(
+            "the description is empty: say what the migration does, e.g. \
+             migrate new \"Add email_verified column to users\""
+                .to_owned(),
+        ));
+    }
+    if description.chars().any(char::is_control) {
+        return Err(Failure::usage(
+            "the description holds a line break or another control character: \
+             write it on one line"
+                .to_owned(),
+        ));
+    }
+    Ok(description.to_owned())
+}
+
+/// The file to edit: `--manifest` (or `MIGRATE_MANIFEST`), else the file
+/// this program was built from if it is still there, else
+/// `./migrations.toml`. Also whether the user named it.
+fn locate(args: &NewArgs, migrations: &Migrations) -> (PathBuf, bool) {
+    if let Some(path) = args.manifest.as_ref().filter(|p| !p.as_os_str().is_empty()) {
+        return (path.clone(), true);
+    }
+    if let Some(source) = migrations.source_path() {
+        let source = PathBuf::from(source);
+        if source.is_file() {
+            // The build's path may hold `..` (`crate/../migrations.toml`).
+            return (fs::canonicalize(&source).unwrap_or(source), false);
+        }
+    }
+    (Path::new(".").join("migrations.toml"), false)
+}
+
+/// What the original file held, and where it is.
+struct Current {
+    /// As shown to the user.
+    shown: PathBuf,
+    /// With symbolic links resolved: the file the rename replaces.
+    real: PathBuf,
+    /// The directory `sql_file` paths are relative to.
+    dir: PathBuf,
+    bytes: Vec<u8>,
+    text: String,
+}
+
+fn read(shown: PathBuf, migrations: &Migrations, explicit: bool) -> Result<Current, Failure> {
+    let bytes = match fs::read(&shown) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let mut message = format!("{}: no such file", shown.display());
+            if explicit {
+                message.push_str(": give the path of an existing migrations.toml");
+            } else {
+                if let Some(source) = migrations.source_path() {
+                    message.push_str(&format!(
+                        " (nor is there {source}, the migrations.toml this program was built from)"
+                    ));
+                }
+                message.push_str(": pass --manifest PATH or set MIGRATE_MANIFEST");
+            }
+            return Err(Failure::path(message));
+        }
+        Err(e) => {
+            return Err(Failure::path(format!(
+                "{}: cannot read: {e}",
+                shown.display()
+            )));
+        }
+    };
+    let text = String::from_utf8(bytes.clone()).map_err(|_| {
+        Failure::invalid(format!(
+            "{}: not UTF-8 text; migrations.toml must be UTF-8",
+            shown.display()
+        ))
+    })?;
+    let real = fs::canonicalize(&shown)
+        .map_err(|e| Failure::path(format!("{}: cannot resolve: {e}", shown.display())))?;
+    let dir = real
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    Ok(Current {
+        shown,
+        real,
+        dir,
+        bytes,
+        text,
+    })
+}
+
+/// Validates `text` as migrations.toml in `dir`, with `extra` standing for
+/// a file not written yet (its path as written, and its contents).
+fn validate(
+    text: &str,
+    dir: &Path,
+    extra: Option<(&str, &str)>,
+) -> Result<Manifest, Vec<manifest::Diagnostic>> {
+    manifest::parse_with(text, &mut |path| match extra {
+        Some((name, contents)) if name == path => Ok(contents.to_owned()),
+        _ => fs::read_to_string(dir.join(path)),
+    })
+}
+
+fn render(diagnostics: &[manifest::Diagnostic], shown: &Path) -> String {
+    let shown = shown.display().to_string();
+    diagnostics
+        .iter()
+        .map(|d| d.render(&shown))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn add(args: &NewArgs, migrations: &Migrations) -> Result<Added, Failure> {
+    let description = check_description(&args.description)?;
+    let (path, explicit) = locate(args, migrations);
+    let current = read(path, migrations, explicit)?;
+    let shown = current.shown.display();
+
+    let manifest = validate(&current.text, &current.dir, None).map_err(|diagnostics| {
+        Failure::invalid(format!(
+            "{shown}: is invalid, so no migration was added; fix {} first:\n{}",
+            if diagnostics.len() == 1 {
+                "this problem"
+            } else {
+                "these problems"
+            },
+            render(&diagnostics, &current.shown)
+        ))
+    })?;
+    // `[[migration]]` appended at the end only extends a list written as
+    // such tables; a list written inline (`migration = [...]`) cannot be.
+    if let Ok(doc) = current.text.parse::<toml_edit::DocumentMut>()
+        && doc
+            .get("migration")
+            .is_some_and(|m| !m.is_array_of_tables())
+    {
+        return Err(Failure::invalid(format!(
+            "{shown}: its migrations are an inline array (migration = [...]); migrate new \
+             can only append [[migration]] tables"
+        )));
+    }
+
+    let list = &manifest.migrations;
+    if let Some(last) = list.last()
+        && last.description().trim().to_lowercase() == description.to_lowercase()
+    {
+        return Err(Failure::usage(format!(
+            "{shown}: version {} already has the description \"{}\": describe what the new \
+             migration does differently",
+            last.version(),
+            last.description().trim()
+        )));
+    }
+    let version = list.latest_version().checked_add(1).ok_or_else(|| {
+        Failure::invalid(format!(
+            "{shown}: version {} is the last possible one",
+            list.latest_version()
+        ))
+    })?;
+
+    let sql_file = args
+        .sql_file
+        .then(|| format!("sql/{version:04}_{}.sql", slug(&description)));
+    let sql_contents = sql_file
+        .as_ref()
+        .map(|_| sql_file_contents(version, &description));
+    let new_text = append(
+        &current.text,
+        &entry(version, &description, sql_file.as_deref()),
+    );
+
+    // The result must be exactly the old list and the new entry.
+    let extra = sql_file.as_deref().zip(sql_contents.as_deref());
+    let written = validate(&new_text, &current.dir, extra).map_err(|diagnostics| {
+        Failure::invalid(format!(
+            "{shown}: adding version {version} would make the file invalid, so nothing was \
+             written:\n{}",
+            render(&diagnostics, &current.shown)
+        ))
+    })?;
+    let added_last = written.migrations.last();
+    if written.migrations.len() != list.len() + 1
+        || added_last.map(|m| (m.version(), m.description())) != Some((version, &description))
+    {
+        return Err(Failure::invalid(format!(
+            "{shown}: the entry appended at the end would not be read as version {version}; \
+             nothing was written"
+        )));
+    }
+    let line = written.locations.last().map_or(0, |l| l.line);
+
+    let shown_dir = current
+        .shown
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let shown_sql_file = sql_file.as_ref().map(|name| shown_dir.join(name));
+
+    // The SQL file first, never over an existing one; taken back if
+    // migrations.toml cannot be written.
+    let created = match (&sql_file, &shown_sql_file, &sql_contents) {
+        (Some(name), Some(shown), Some(contents)) => {
+            Some(create_sql_file(&current, name, shown, contents)?)
+        }
+        _ => None,
+    };
+    if let Err(e) = replace(&current, &new_text) {
+        if let Some(created) = &created {
+            created.undo();
+        }
+        return Err(Failure::path(format!("{shown}: cannot write: {e}")));
+    }
+
+    Ok(Added {
+        version,
+        description,
+        manifest: current.shown.clone(),
+        line,
+        sql_file: shown_sql_file,
+    })
+}
+
+/// The `[[migration]]` entry, rendered by toml_edit (which quotes and
+/// escapes the description), ending with a newline.
+fn entry(version: u32, description: &str, sql_file: Option<&str>) -> String {
+    let mut table = toml_edit::Table::new();
+    table.insert("version", toml_edit::value(i64::from(version)));
+    table.insert("description", toml_edit::value(description));
+    match sql_file {
+        Some(path) => table.insert("sql_file", toml_edit::value(path)),
+        None => table.insert(
+            "sql",
+            toml_edit::value(toml_edit::Array::from_iter([PLACEHOLDER])),
+        ),
+    };
+    let mut list = toml_edit::ArrayOfTables::new();
+    list.push(table);
+    let mut doc = toml_edit::DocumentMut::new();
+    doc.insert("migration", toml_edit::Item::ArrayOfTables(list));
+    doc.to_string()
+}
+
+/// `text` followed by `entry`: a line break if the last line has none, one
+/// blank line unless the file already ends with one (or is empty), then the
+/// entry, in the file's line endings.
+fn append(text: &str, entry: &str) -> String {
+    let crlf = text.contains("\r\n");
+    let newline = if crlf { "\r\n" } else { "\n" };
+    let mut out = String::with_capacity(text.len() + entry.len() + 4);
+    out.push_str(text);
+    if !text.is_empty() && !text.ends_with('\n') {
+        out.push_str(newline);
+    }
+    // The last line, without its line break.
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    let last_line = body.rsplit('\n').next().unwrap_or("");
+    let ends_blank = text.is_empty() || last_line.trim().is_empty();
+    if !ends_blank {
+        out.push_str(newline);
+    }
+    if crlf {
+        out.push_str(&entry.replace('\n', "\r\n"));
+    } else {
+        out.push_str(entry);
+    }
+    out
+}
+
+/// The contents of a new `--sql-file`.
+fn sql_file_contents(version: u32, description: &str) -> String {
+    format!(
+        "-- Version {version}: {description}\n\
+         -- TODO: replace the placeholder below with the SQL of this migration, then rebuild.\n\
+         {PLACEHOLDER};\n"
+    )
+}
+
+/// The lowercase ASCII letters and digits of `description`, every run of
+/// anything else as one `_`, at most [`SLUG_MAX`] characters (cut at a word
+/// boundary when there is one); `migration` when nothing is left.
+pub(crate) fn slug(description: &str) -> String {
+    let mut slug = String::new();
+    let mut gap = false;
+    for c in description.chars() {
+        if c.is_ascii_alphanumeric() {
+            if gap && !slug.is_empty() {
+                slug.push('_');
+            }
+            gap = false;
+            slug.push(c.to_ascii_lowercase());
+        } else {
+            gap = true;
+        }
+    }
+    if slug.len() > SLUG_MAX {
+        // ASCII only, so byte indices are character boundaries.
+        let cut_mid_word = slug.as_bytes().get(SLUG_MAX) != Some(&b'_');
+        slug.truncate(SLUG_MAX);
+        if cut_mid_word && let Some(boundary) = slug.rfind('_') {
+            slug.truncate(boundary);
+        }
+    }
+    let slug = slug.trim_matches('_');
+    if slug.is_empty() {
+        "migration".to_owned()
+    } else {
+        slug.to_owned()
+    }
+}
+
+/// A file this command created, and the directory too if it made it.
+struct Created {
+    file: PathBuf,
+    dir: Option<PathBuf>,
+}
+
+impl Created {
+    /// Removes what was created (best effort: this runs after a failure).
+    fn undo(&self) {
+        let _ = fs::remove_file(&self.file);
+        if let Some(dir) = &self.dir {
+            let _ = fs::remove_dir(dir);
+        }
+    }
+}
+
+/// Creates `name` (relative to migrations.toml's directory) holding
+/// `contents`, and `sql/` if needed; `shown` is the path shown in messages.
+fn create_sql_file(
+    current: &Current,
+    name: &str,
+    shown: &Path,
+    contents: &str,
+) -> Result<Created, Failure> {
+    let file = current.dir.join(name);
+    let shown = shown.display();
+    let Some(dir) = file.parent() else {
+        return Err(Failure::path(format!("{shown}: no parent directory")));
+    };
+    let made_dir = !dir.exists();
+    fs::create_dir_all(dir)
+        .map_err(|e| Failure::path(format!("{}: cannot create: {e}", dir.display())))?;
+    let created = Created {
+        file: file.clone(),
+        dir: made_dir.then(|| dir.to_path_buf()),
+    };
+    let mut out = match fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&file)
+    {
+        Ok(out) => out,
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            return Err(Failure::path(format!(
+                "{shown}: already exists and is left as it is; nothing was written (move it \
+                 away, or add the migration without --sql-file)"
+            )));
+        }
+        Err(e) => {
+            if let Some(dir) = &created.dir {
+                let _ = fs::remove_dir(dir);
+            }
+            return Err(Failure::path(format!("{shown}: cannot create: {e}")));
+        }
+    };
+    if let Err(e) = out
+        .write_all(contents.as_bytes())
+        .and_then(|()| out.sync_all())
+    {
+        created.undo();
+        return Err(Failure::path(format!("{shown}: cannot write: {e}")));
+    }
+    Ok(created)
+}
+
+/// Replaces the file with `text` through a temporary file in the same
+/// directory and a rename, keeping its permissions; refuses if the file
+/// changed since it was read.
+fn replace(current: &Current, text: &str) -> io::Result<()> {
+    let name = current
+        .real
+        .file_name()
+        .map_or_else(|| "migrations.toml".into(), |n| n.to_string_lossy());
+    let temp = current
+        .dir
+        .join(format!(".{name}.migrate-new.{}", std::process::id()));
+    let result = (|| {
+        let mut out = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        out.write_all(text.as_bytes())?;
+        if let Ok(meta) = fs::metadata(&current.real) {
+            out.set_permissions(meta.permissions())?;
+        }
+        out.sync_all()?;
+        drop(out);
+        if fs::read(&current.real)? != current.bytes {
+            return Err(io::Error::other(
+                "it changed while the new migration was being added; run migrate new again",
+            ));
+        }
+        fs::rename(&temp, &current.real)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    } else if let Ok(dir) = fs::File::open(&current.dir) {
+        // Make the rename durable; not every platform can sync a directory.
+        let _ = dir.sync_all();
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slug_lowercases_and_collapses() {
+        assert_eq!(
+            slug("Add email_verified column to users"),
+            "add_email_verified_column_to_users"
+        );
+        assert_eq!(
+            slug("  Backfill: user's -- time zones!  "),
+            "backfill_user_s_time_zones"
+        );
+        assert_eq!(slug("Créer la table «users»"), "cr_er_la_table_users");
+        assert_eq!(slug("!!!"), "migration");
+        assert_eq!(slug("ユーザー"), "migration");
+    }
+
+    #[test]
+    fn slug_is_at_most_50_characters_cut_between_words() {
+        let long = "Create the user_preferences table with a default row for every existing user";
+        let s = slug(long);
+        assert!(s.len() <= SLUG_MAX, "{s}");
+        assert_eq!(s, "create_the_user_preferences_table_with_a_default");
+        let one_word = "x".repeat(80);
+        assert_eq!(slug(&one_word), "x".repeat(SLUG_MAX));
+    }
+
+    #[test]
+    fn append_keeps_the_text_and_adds_one_blank_line() {
+        let entry = entry(2, "Two", None);
+        assert_eq!(
+            append("[[migration]]\nversion = 1\n", &entry),
+            format!("[[migration]]\nversion = 1\n\n{entry}")
+        );
+        assert_eq!(
+            append("# no newline", &entry),
+            format!("# no newline\n\n{entry}")
+        );
+        assert_eq!(append("x = 1\n\n", &entry), format!("x = 1\n\n{entry}"));
+        assert_eq!(append("", &entry), entry);
+        assert_eq!(
+            append("x = 1\r\n", "a\nb\n"),
+            "x = 1\r\n\r\na\r\nb\r\n".to_owned()
+        );
+    }
+
+    #[test]
+    fn entry_is_formatted_like_the_readme() {
+        assert_eq!(
+            entry(16, "Add \"quoted\" column", None),
+            format!(
+                "[[migration]]\nversion = 16\ndescription = 'Add \"quoted\" column'\n\
+                 sql = [\"{PLACEHOLDER}\"]\n"
+            )
+        );
+        assert_eq!(
+            entry(3, "Backfill", Some("sql/0003_backfill.sql")),
+            "[[migration]]\nversion = 3\ndescription = \"Backfill\"\n\
+             sql_file = \"sql/0003_backfill.sql\"\n"
+        );
+    }
+
+    #[test]
+    fn placeholder_is_a_statement() {
+        let text = entry(1, "One", None);
+        let parsed = manifest::parse(&text).expect("the entry alone is a valid manifest");
+        assert_eq!(parsed.migrations.latest_version(), 1);
+    }
 }
