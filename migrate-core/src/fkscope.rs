@@ -117,14 +117,20 @@ pub(crate) fn tables_to_check(
     // Children of a changed parent: tables whose definition names it (a
     // cheap text scan), confirmed by their foreign-key list.
     let mut mentions = conn.prepare_cached(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND instr(lower(sql), ?1) > 0",
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%' || ?1 || '%' \
+         ESCAPE '\\'",
     )?;
     let mut references = conn.prepare_cached(
         "SELECT 1 FROM pragma_foreign_key_list(?1) WHERE lower(\"table\") = ?2 LIMIT 1",
     )?;
     for parent in &w.parent {
+        // LIKE is case-insensitive for ASCII; escape its wildcards.
+        let pattern = parent
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         let candidates: Vec<String> = mentions
-            .query_map([parent], |r| r.get(0))?
+            .query_map([pattern], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         for child in candidates {
             if references.exists(rusqlite::params![child, parent])? {
