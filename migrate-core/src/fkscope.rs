@@ -22,6 +22,8 @@ pub(crate) struct Written {
     pub child: BTreeSet<String>,
     /// Tables that may have lost rows or keys (as parents).
     pub parent: BTreeSet<String>,
+    /// Tables altered (renamed, or given a column).
+    pub altered: BTreeSet<String>,
     /// Something the scope cannot reason about: check every table.
     pub everything: bool,
 }
@@ -81,9 +83,14 @@ fn note(w: &mut Written, action: &AuthAction<'_>) {
         AuthAction::Delete { table_name } | AuthAction::DropTable { table_name } => {
             add(|w| &mut w.parent, table_name)
         }
-        AuthAction::Update { table_name, .. } | AuthAction::AlterTable { table_name, .. } => {
+        AuthAction::Update { table_name, .. } => {
             add(|w| &mut w.child, table_name);
             add(|w| &mut w.parent, table_name);
+        }
+        AuthAction::AlterTable { table_name, .. } => {
+            add(|w| &mut w.child, table_name);
+            add(|w| &mut w.parent, table_name);
+            add(|w| &mut w.altered, table_name);
         }
         AuthAction::Pragma { .. } | AuthAction::Attach { .. } | AuthAction::Unknown { .. } => {
             w.everything = true;
@@ -106,12 +113,19 @@ pub(crate) fn tables_to_check(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND lower(name) = ?1",
     )?;
     for table in &w.child {
-        if let Some(name) = exists
+        match exists
             .query_map([table], |r| r.get::<_, String>(0))?
             .next()
             .transpose()?
         {
-            check.insert(name);
+            Some(name) => {
+                check.insert(name);
+            }
+            // Written, then gone: dropped, or renamed (a table rebuild's
+            // `ALTER TABLE new RENAME TO old`), and the authorizer does not
+            // say the new name; its rows must be checked under that name.
+            None if w.altered.contains(table) => return Ok(None),
+            None => {}
         }
     }
     // Children of a changed parent: tables whose definition names it (a

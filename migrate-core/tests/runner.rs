@@ -268,3 +268,26 @@ fn single_transaction_refuses_a_migration_that_runs_outside_one() {
         .unwrap();
     assert_eq!(tables(&conn), ["a", "schema_migrations"]);
 }
+
+#[test]
+fn a_rebuild_whose_new_table_breaks_a_foreign_key_is_refused() {
+    // The rebuilt orders table points at a new parent table that lacks
+    // customer 2: only checking the renamed table's rows can see it.
+    let mut conn = shop();
+    let error = apply_one(
+        &mut conn,
+        "CREATE TABLE vip (id INTEGER PRIMARY KEY); INSERT INTO vip VALUES (1);
+         CREATE TABLE orders_new (id INTEGER PRIMARY KEY,
+                                  customer INTEGER REFERENCES vip(id));
+         INSERT INTO orders_new SELECT * FROM orders;
+         DROP TABLE orders; ALTER TABLE orders_new RENAME TO orders",
+    )
+    .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("orders rowid 11 references a missing vip row"),
+        "{error}"
+    );
+    assert_eq!(tables(&conn), ["customers", "legacy", "orders"]);
+}
