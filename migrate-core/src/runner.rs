@@ -366,11 +366,7 @@ impl<'m> Migrator<'m> {
         for m in pending {
             progress(Progress::Started(m));
             let started = Instant::now();
-            watch.begin();
-            let ran = run_statements(&tx, m);
-            let written = watch.end();
-            ran.map_err(batch)?;
-            check_foreign_keys(&tx, m, &written).map_err(batch)?;
+            run_checked(&tx, m, watch).map_err(batch)?;
             self.record(&tx, m, started.elapsed()).map_err(batch)?;
             let took = started.elapsed();
             progress(Progress::Finished(m, took));
@@ -412,21 +408,13 @@ impl<'m> Migrator<'m> {
             );
             let started = Instant::now();
             if migration.is_transactional() {
-                watch.begin();
-                let ran = run_statements(&tx, migration);
-                let written = watch.end();
-                ran?;
-                check_foreign_keys(&tx, migration, &written)?;
+                run_checked(&tx, migration, watch)?;
                 self.record(&tx, migration, started.elapsed())?;
                 tx.commit().map_err(|e| self.classify(e))?;
             } else {
                 // Keep the tracking table, release the lock, run bare.
                 tx.commit().map_err(|e| self.classify(e))?;
-                watch.begin();
-                let ran = run_statements(conn, migration);
-                let written = watch.end();
-                ran?;
-                check_foreign_keys(conn, migration, &written)?;
+                run_checked(conn, migration, watch)?;
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(|e| self.classify(e))?;
@@ -605,10 +593,7 @@ impl<'m> Migrator<'m> {
                     // the outer transaction), a failure undone.
                     let started = Instant::now();
                     tx.execute_batch("SAVEPOINT trial")?;
-                    watch.begin();
-                    let ran = run_statements(&tx, m);
-                    let written = watch.end();
-                    let result = ran.and_then(|()| check_foreign_keys(&tx, m, &written));
+                    let result = run_checked(&tx, m, watch);
                     let took = started.elapsed();
                     match result {
                         Ok(()) => {
@@ -786,6 +771,16 @@ impl<'m> Migrator<'m> {
             other => other,
         }
     }
+}
+
+/// Runs a migration's statements, then checks the foreign keys they could
+/// have broken, which `watch` saw them write.
+fn run_checked(conn: &Connection, m: &Migration, watch: &Watch) -> Result<(), Error> {
+    watch.begin();
+    let ran = run_statements(conn, m);
+    let written = watch.end();
+    ran?;
+    check_foreign_keys(conn, m, &written)
 }
 
 /// Runs a migration's statements one at a time through SQLite's own parser,
