@@ -100,6 +100,19 @@ fn diagnose(manifest: &Manifest, text: &str, rejection: &Rejection) -> Diagnosti
         .as_deref()
         .map(|h| format!("; {h}"))
         .unwrap_or_default();
+    // At the statement in the file the user edits, or at the entry when the
+    // statement cannot be located.
+    let at = |version: u32, item: usize, offset: usize, message: String| match at_statement(
+        manifest, text, version, item, offset,
+    ) {
+        Some((file, location, span)) => Diagnostic {
+            span,
+            location,
+            message,
+            file,
+        },
+        None => at_entry(version, message),
+    };
     match &rejection.error {
         Error::MigrationFailed {
             version,
@@ -123,20 +136,7 @@ fn diagnose(manifest: &Manifest, text: &str, rejection: &Rejection) -> Diagnosti
                 named(*version),
                 sqlite_message(source)
             );
-            at_statement(
-                manifest,
-                text,
-                *version,
-                *item,
-                error_offset.unwrap_or(*offset),
-            )
-            .map(|(file, location, span)| Diagnostic {
-                span,
-                location,
-                message: message.clone(),
-                file,
-            })
-            .unwrap_or_else(|| at_entry(*version, message))
+            at(*version, *item, error_offset.unwrap_or(*offset), message)
         }
         Error::TransactionControl {
             version,
@@ -152,14 +152,7 @@ fn diagnose(manifest: &Manifest, text: &str, rejection: &Rejection) -> Diagnosti
                  transaction = false",
                 named(*version)
             );
-            at_statement(manifest, text, *version, *item, *offset)
-                .map(|(file, location, span)| Diagnostic {
-                    span,
-                    location,
-                    message: message.clone(),
-                    file,
-                })
-                .unwrap_or_else(|| at_entry(*version, message))
+            at(*version, *item, *offset, message)
         }
         Error::ForeignKeyViolation {
             version,
