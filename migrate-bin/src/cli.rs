@@ -174,12 +174,43 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
     }
 }
 
-/// Runs the CLI on the process's arguments over `migrations`.
+/// Runs the CLI on the process's arguments over `migrations`: parses them,
+/// runs the command, prints its output, and returns the exit code (see
+/// [`exit_code`]). See [`run_from`] to pass the arguments.
 pub fn run(migrations: &Migrations) -> ExitCode {
     run_from(std::env::args_os(), migrations)
 }
 
 /// Runs the CLI on the given arguments (the first is the program name).
+///
+/// # Examples
+///
+/// ```
+/// use std::process::ExitCode;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let migrations = migrate_core::Migrations::from_toml(r#"
+///     [[migration]]
+///     version = 1
+///     description = "Create users table"
+///     sql = "CREATE TABLE users (id TEXT PRIMARY KEY)"
+/// "#, "migrations.toml")?;
+/// # let dir = std::env::temp_dir().join(format!("migrate-bin-doctest-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// let db = dir.join("app.db");
+///
+/// let args = ["migrate", "apply", "--database", db.to_str().unwrap()];
+/// assert_eq!(migrate_bin::run_from(args, &migrations), ExitCode::SUCCESS);
+/// let conn = migrate_core::rusqlite::Connection::open(&db)?;
+/// assert_eq!(migrations.current_version(&conn)?, 1);
+///
+/// // A usage error exits with 2.
+/// assert_eq!(migrate_bin::run_from(["migrate", "aply"], &migrations), ExitCode::from(2));
+/// # drop(conn);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok(())
+/// # }
+/// ```
 pub fn run_from<I, T>(args: I, migrations: &Migrations) -> ExitCode
 where
     I: IntoIterator<Item = T>,
@@ -324,7 +355,36 @@ impl Failure {
 }
 
 /// The documented exit code for a runner error: 1 a migration or the
-/// database failed, 3 the database disagrees with this build, 4 busy.
+/// database failed, 2 a request that cannot be carried out as asked (a
+/// `transaction = false` migration in a `--single-transaction` batch), 3 the
+/// database disagrees with this build, 4 busy.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use migrate_bin::exit_code;
+/// use migrate_core::rusqlite::Connection;
+/// use migrate_core::{Error, Migration, Migrator};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// assert_eq!(exit_code(&Error::Busy { timeout: Duration::from_secs(30) }), 4);
+/// assert_eq!(exit_code(&Error::AlreadyTracked { version: 2 }), 3);
+/// assert_eq!(exit_code(&Error::NotADatabase), 1);
+///
+/// // A database migrated by a newer build: it disagrees with this one.
+/// let newer = [
+///     Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT)"]),
+///     Migration::new(2, "Create tickets table", ["CREATE TABLE tickets (id INTEGER)"]),
+/// ];
+/// let mut conn = Connection::open_in_memory()?;
+/// Migrator::new(&newer).apply(&mut conn)?;
+/// let err = Migrator::new(&newer[..1]).apply(&mut conn).unwrap_err();
+/// assert!(matches!(err, Error::Inconsistent { .. }));
+/// assert_eq!(exit_code(&err), 3);
+/// # Ok(())
+/// # }
+/// ```
 pub fn exit_code(error: &Error) -> u8 {
     match error {
         Error::BatchRolledBack { source } => exit_code(source),

@@ -8,6 +8,7 @@
 //!     migrate_bin::run(&MIGRATIONS)
 //! }
 //! ```
+#![deny(missing_docs)]
 
 mod cli;
 mod docs;

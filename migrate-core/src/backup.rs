@@ -19,6 +19,39 @@ use crate::{Error, tracking};
 
 /// Copies the main database of `conn` to a new file at `dest`, waiting up to
 /// `timeout` while other connections hold locks. Never overwrites a file.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use migrate_core::backup::backup_to;
+/// use migrate_core::Error;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # const TEXT: &str = r#"
+/// # [[migration]]
+/// # version = 1
+/// # description = "Create users table"
+/// # sql = "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"
+/// # "#;
+/// let migrations = migrate_core::Migrations::from_toml(TEXT, "migrations.toml")?;
+/// let dir = tempfile::tempdir()?;
+/// let conn = migrations.open(dir.path().join("app.db"))?;
+/// conn.execute("INSERT INTO users (id, name) VALUES ('u1', 'Ann')", [])?;
+///
+/// let dest = dir.path().join("app.db.bak");
+/// backup_to(&conn, &dest, Duration::from_secs(5))?;
+/// let copy = migrate_core::rusqlite::Connection::open(&dest)?;
+/// let name: String = copy.query_row("SELECT name FROM users", [], |r| r.get(0))?;
+/// assert_eq!(name, "Ann");
+/// assert_eq!(migrations.current_version(&copy)?, 1);
+///
+/// // The file exists now: never overwritten.
+/// let err = backup_to(&conn, &dest, Duration::from_secs(5)).unwrap_err();
+/// assert!(matches!(err, Error::BackupFailed(_)));
+/// # Ok(())
+/// # }
+/// ```
 pub fn backup_to(conn: &Connection, dest: &Path, timeout: Duration) -> Result<(), Error> {
     create_new(dest).map_err(|e| cannot_create(dest, &e))?;
     fill(conn, dest, timeout)
@@ -29,6 +62,30 @@ pub fn backup_to(conn: &Connection, dest: &Path, timeout: Duration) -> Result<()
 /// taken, and returns its path. The name is claimed atomically, so processes
 /// backing up at the same moment each get their own file. Never overwrites
 /// a file.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use migrate_core::backup::backup_to_new;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # const TEXT: &str = r#"
+/// # [[migration]]
+/// # version = 1
+/// # description = "Create users table"
+/// # sql = "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"
+/// # "#;
+/// let migrations = migrate_core::Migrations::from_toml(TEXT, "migrations.toml")?;
+/// let dir = tempfile::tempdir()?;
+/// let conn = migrations.open(dir.path().join("app.db"))?;
+/// let first = backup_to_new(&conn, dir.path(), "app.1", Duration::from_secs(5))?;
+/// let second = backup_to_new(&conn, dir.path(), "app.1", Duration::from_secs(5))?;
+/// assert_eq!(first, dir.path().join("app.1.bak"));
+/// assert_eq!(second, dir.path().join("app.1-2.bak"));
+/// # Ok(())
+/// # }
+/// ```
 pub fn backup_to_new(
     conn: &Connection,
     dir: &Path,
@@ -80,6 +137,37 @@ fn fill(conn: &Connection, dest: &Path, timeout: Duration) -> Result<(), Error> 
 /// `schema_migrations` table. The replacement is one write transaction on
 /// `conn`'s file: other connections see the old or the new database, never
 /// a mixture.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use migrate_core::backup::{backup_to, restore_from};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # const TEXT: &str = r#"
+/// # [[migration]]
+/// # version = 1
+/// # description = "Create users table"
+/// # sql = "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"
+/// # "#;
+/// let migrations = migrate_core::Migrations::from_toml(TEXT, "migrations.toml")?;
+/// let dir = tempfile::tempdir()?;
+/// let mut conn = migrations.open(dir.path().join("app.db"))?;
+/// let backup = dir.path().join("before.bak");
+/// backup_to(&conn, &backup, Duration::from_secs(5))?;
+///
+/// // A change to undo.
+/// conn.execute("DELETE FROM schema_migrations", [])?;
+/// conn.execute("DROP TABLE users", [])?;
+/// assert_eq!(migrations.current_version(&conn)?, 0);
+///
+/// restore_from(&mut conn, &backup, Duration::from_secs(5))?;
+/// assert_eq!(migrations.current_version(&conn)?, 1);
+/// assert!(migrations.check(&conn)?.is_clean());
+/// # Ok(())
+/// # }
+/// ```
 pub fn restore_from(conn: &mut Connection, source: &Path, timeout: Duration) -> Result<(), Error> {
     let from = open_backup(source, timeout)?;
     copy(&from, conn, timeout)
@@ -87,6 +175,47 @@ pub fn restore_from(conn: &mut Connection, source: &Path, timeout: Duration) -> 
 
 /// Opens a backup read-only, refusing anything that is not an SQLite
 /// database holding a `schema_migrations` table of the expected shape.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use migrate_core::backup::{backup_to, open_backup};
+/// use migrate_core::Error;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # const TEXT: &str = r#"
+/// # [[migration]]
+/// # version = 1
+/// # description = "Create users table"
+/// # sql = "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"
+/// # "#;
+/// let migrations = migrate_core::Migrations::from_toml(TEXT, "migrations.toml")?;
+/// let dir = tempfile::tempdir()?;
+/// let conn = migrations.open(dir.path().join("app.db"))?;
+/// let backup = dir.path().join("app.db.bak");
+/// backup_to(&conn, &backup, Duration::from_secs(5))?;
+///
+/// // Read it (read-only) before restoring it.
+/// let opened = open_backup(&backup, Duration::from_secs(5))?;
+/// assert_eq!(migrations.current_version(&opened)?, 1);
+///
+/// // Anything else is refused.
+/// let text = dir.path().join("notes.txt");
+/// std::fs::write(&text, "not a database")?;
+/// assert!(matches!(open_backup(&text, Duration::from_secs(5)), Err(Error::NotADatabase)));
+/// let err = open_backup(&dir.path().join("missing.bak"), Duration::from_secs(5)).unwrap_err();
+/// assert!(matches!(err, Error::NotABackup { .. }));
+/// let empty = dir.path().join("empty.db");
+/// migrate_core::rusqlite::Connection::open(&empty)?.execute_batch("CREATE TABLE t (x)")?;
+/// let err = open_backup(&empty, Duration::from_secs(5)).unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "not a backup of a migrated database: it has no schema_migrations table; nothing was changed",
+/// );
+/// # Ok(())
+/// # }
+/// ```
 pub fn open_backup(source: &Path, timeout: Duration) -> Result<Connection, Error> {
     if !source.is_file() {
         return Err(Error::NotABackup {

@@ -9,7 +9,24 @@
 
 use sha2::{Digest, Sha256};
 
-/// The checksum of a migration's SQL items.
+/// The checksum of a migration's SQL items; what
+/// [`Migration::checksum`](crate::Migration::checksum) returns.
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::checksum::checksum;
+///
+/// let base = checksum(["CREATE TABLE t (\n  a INT\n)", "SELECT 1"]);
+///
+/// // Line endings and trailing whitespace do not matter ...
+/// assert_eq!(base, checksum(["CREATE TABLE t (\r\n  a INT  \r\n)\r\n", "SELECT 1 "]));
+///
+/// // ... anything else does: indentation, a literal, where items split.
+/// assert_ne!(base, checksum(["CREATE TABLE t (\n a INT\n)", "SELECT 1"]));
+/// assert_ne!(base, checksum(["CREATE TABLE t (\n  a INT\n)", "SELECT 2"]));
+/// assert_ne!(base, checksum(["CREATE TABLE t (\n  a INT\n)SELECT 1"]));
+/// ```
 pub fn checksum<'a>(items: impl IntoIterator<Item = &'a str>) -> [u8; 32] {
     let mut hasher = Sha256::new();
     for item in items {
@@ -22,6 +39,23 @@ pub fn checksum<'a>(items: impl IntoIterator<Item = &'a str>) -> [u8; 32] {
 
 /// The chain after `previous` (all zeros before version 1) and the next
 /// version's checksum.
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::checksum::{chain, checksum};
+///
+/// let one = checksum(["CREATE TABLE a (x)"]);
+/// let two = checksum(["CREATE TABLE b (y)"]);
+///
+/// // The chain of versions 1..=2, as stored with version 2's row.
+/// let at_two = [one, two].iter().fold([0; 32], |c, sum| chain(&c, sum));
+/// assert_eq!(at_two, chain(&chain(&[0; 32], &one), &two));
+///
+/// // Editing version 1 changes the chain of every later version.
+/// let edited = checksum(["CREATE TABLE a (x, z)"]);
+/// assert_ne!(at_two, chain(&chain(&[0; 32], &edited), &two));
+/// ```
 pub fn chain(previous: &[u8; 32], checksum: &[u8; 32]) -> [u8; 32] {
     let mut hasher = Sha256::new();
     hasher.update(previous);

@@ -17,6 +17,47 @@ use crate::schema::{Schema, SchemaObject, normalize_sql};
 use crate::{Error, Migrations, Migrator, Problem, Status};
 
 /// One way a live schema differs from the schema of its version.
+///
+/// Displayed, it says what differs in a sentence, as `migrate check` prints
+/// it.
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::{Change, Difference};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # const TEXT: &str = r#"
+/// # [[migration]]
+/// # version = 1
+/// # description = "Create users table"
+/// # sql = "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"
+/// #
+/// # [[migration]]
+/// # version = 2
+/// # description = "Index users by name"
+/// # sql = "CREATE INDEX idx_users_name ON users(name)"
+/// # "#;
+/// let migrations = migrate_core::Migrations::from_toml(TEXT, "migrations.toml")?;
+/// let mut conn = migrate_core::rusqlite::Connection::open_in_memory()?;
+/// migrations.apply(&mut conn)?;
+///
+/// // Someone adds a column by hand.
+/// conn.execute_batch("ALTER TABLE users ADD COLUMN email TEXT")?;
+///
+/// let differences = migrations.schema_differences(&conn, 2)?;
+/// assert_eq!(differences, [Difference {
+///     kind: "column".to_owned(),
+///     name: "users.email".to_owned(),
+///     change: Change::Added,
+/// }]);
+/// assert_eq!(
+///     differences[0].to_string(),
+///     "column `users.email` is not made by any migration (added by hand?)",
+/// );
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Difference {
     /// `table`, `column`, `index`, `view` or `trigger`.
@@ -28,6 +69,44 @@ pub struct Difference {
 }
 
 /// What differs about one object.
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::Change;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # const TEXT: &str = r#"
+/// # [[migration]]
+/// # version = 1
+/// # description = "Create users table"
+/// # sql = "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"
+/// #
+/// # [[migration]]
+/// # version = 2
+/// # description = "Index users by name"
+/// # sql = "CREATE INDEX idx_users_name ON users(name)"
+/// # "#;
+/// let migrations = migrate_core::Migrations::from_toml(TEXT, "migrations.toml")?;
+/// let mut conn = migrate_core::rusqlite::Connection::open_in_memory()?;
+/// migrations.apply(&mut conn)?;
+/// conn.execute_batch(
+///     "DROP INDEX idx_users_name; CREATE INDEX idx_users_name ON users(name DESC)",
+/// )?;
+///
+/// let differences = migrations.schema_differences(&conn, 2)?;
+/// assert_eq!(differences.len(), 1);
+/// assert_eq!(differences[0].kind, "index");
+/// match &differences[0].change {
+///     Change::Changed { expected, found } => {
+///         assert_eq!(expected, "CREATE INDEX idx_users_name ON users(name)");
+///         assert_eq!(found, "CREATE INDEX idx_users_name ON users(name DESC)");
+///     }
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     /// In the database, made by no migration (added by hand).
@@ -61,7 +140,38 @@ impl fmt::Display for Difference {
     }
 }
 
-/// What `migrate check` found.
+/// What `migrate check` found: see [`Migrations::check`].
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # const TEXT: &str = r#"
+/// # [[migration]]
+/// # version = 1
+/// # description = "Create users table"
+/// # sql = "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"
+/// #
+/// # [[migration]]
+/// # version = 2
+/// # description = "Index users by name"
+/// # sql = "CREATE INDEX idx_users_name ON users(name)"
+/// # "#;
+/// let migrations = migrate_core::Migrations::from_toml(TEXT, "migrations.toml")?;
+/// let mut conn = migrate_core::rusqlite::Connection::open_in_memory()?;
+///
+/// // Pending migrations make a check fail.
+/// let report = migrations.check(&conn)?;
+/// assert_eq!(report.status.pending, [1, 2]);
+/// assert!(!report.is_clean());
+///
+/// migrations.apply(&mut conn)?;
+/// let report = migrations.check(&conn)?;
+/// assert!(report.is_clean());
+/// assert!(report.differences.is_empty());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckReport {
     /// Where the database stands (pending, unknown, skipped or modified
@@ -75,6 +185,32 @@ pub struct CheckReport {
 impl CheckReport {
     /// True only when nothing is pending, nothing is wrong with the record
     /// and the schema is exactly its version's: fit to deploy or serve.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # const TEXT: &str = r#"
+    /// # [[migration]]
+    /// # version = 1
+    /// # description = "Create users table"
+    /// # sql = "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"
+    /// #
+    /// # [[migration]]
+    /// # version = 2
+    /// # description = "Index users by name"
+    /// # sql = "CREATE INDEX idx_users_name ON users(name)"
+    /// # "#;
+    /// let migrations = migrate_core::Migrations::from_toml(TEXT, "migrations.toml")?;
+    /// let mut conn = migrate_core::rusqlite::Connection::open_in_memory()?;
+    /// migrations.apply(&mut conn)?;
+    /// assert!(migrations.check(&conn)?.is_clean());
+    ///
+    /// conn.execute_batch("DROP INDEX idx_users_name")?;
+    /// assert!(!migrations.check(&conn)?.is_clean());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn is_clean(&self) -> bool {
         self.status.pending.is_empty()
             && self.status.problems.is_empty()
@@ -86,6 +222,47 @@ impl Migrations {
     /// Compares the database with this build: its record (see
     /// [`Migrations::status`]) and its schema with the fingerprint of its
     /// version. Reads only.
+    ///
+    /// When the record says the database is at a version this build knows,
+    /// the live schema is compared with that version's; the report lists
+    /// both kinds of finding, and [`CheckReport::is_clean`] says whether
+    /// there is any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::{Change, Problem};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # const TEXT: &str = r#"
+    /// # [[migration]]
+    /// # version = 1
+    /// # description = "Create users table"
+    /// # sql = "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"
+    /// #
+    /// # [[migration]]
+    /// # version = 2
+    /// # description = "Index users by name"
+    /// # sql = "CREATE INDEX idx_users_name ON users(name)"
+    /// # "#;
+    /// let migrations = migrate_core::Migrations::from_toml(TEXT, "migrations.toml")?;
+    /// let mut conn = migrate_core::rusqlite::Connection::open_in_memory()?;
+    /// migrations.apply(&mut conn)?;
+    /// assert!(migrations.check(&conn)?.is_clean());
+    ///
+    /// // An index dropped by hand, and a row of the record deleted by hand.
+    /// conn.execute_batch(
+    ///     "DROP INDEX idx_users_name; DELETE FROM schema_migrations WHERE version = 1",
+    /// )?;
+    /// let report = migrations.check(&conn)?;
+    /// assert!(!report.is_clean());
+    /// assert!(matches!(report.status.problems[..], [Problem::NeverApplied { version: 1, .. }]));
+    /// assert_eq!(report.differences.len(), 1);
+    /// assert_eq!(report.differences[0].name, "idx_users_name");
+    /// assert_eq!(report.differences[0].change, Change::Missing);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn check(&self, conn: &Connection) -> Result<CheckReport, Error> {
         let status = self.status(conn)?;
         let unknown = status
@@ -102,7 +279,46 @@ impl Migrations {
         })
     }
 
-    /// How the schema of `conn` differs from the schema after `version`.
+    /// How the schema of `conn` differs from the schema after `version`;
+    /// empty when they agree. Reads only.
+    ///
+    /// The normal case, a schema that agrees, costs one read of
+    /// `sqlite_master`: its fingerprint is compared with the one the build
+    /// embedded ([`Migrations::expected_schema`]). Only when they differ are
+    /// the migrations applied to an in-memory database, to name each
+    /// difference (column by column for a table).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::Change;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # const TEXT: &str = r#"
+    /// # [[migration]]
+    /// # version = 1
+    /// # description = "Create users table"
+    /// # sql = "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"
+    /// #
+    /// # [[migration]]
+    /// # version = 2
+    /// # description = "Index users by name"
+    /// # sql = "CREATE INDEX idx_users_name ON users(name)"
+    /// # "#;
+    /// let migrations = migrate_core::Migrations::from_toml(TEXT, "migrations.toml")?;
+    /// let mut conn = migrate_core::rusqlite::Connection::open_in_memory()?;
+    /// migrations.apply(&mut conn)?;
+    /// assert!(migrations.schema_differences(&conn, 2)?.is_empty());
+    ///
+    /// // At version 2, the database has an index version 1 does not make.
+    /// let differences = migrations.schema_differences(&conn, 1)?;
+    /// assert_eq!(differences.len(), 1);
+    /// assert_eq!(differences[0].kind, "index");
+    /// assert_eq!(differences[0].name, "idx_users_name");
+    /// assert_eq!(differences[0].change, Change::Added);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn schema_differences(
         &self,
         conn: &Connection,
@@ -126,6 +342,58 @@ impl Migrations {
     /// hand, or by the migrations of another tool). Refuses when the schema
     /// is not the one of `version` (unless `force`) or when anything is
     /// recorded already.
+    ///
+    /// The later migrations are then applied as usual. With `force`, the
+    /// schema is not compared: use it only when you know the differences
+    /// are harmless, since the migrations recorded will never run.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BaselineMismatch`] when the schema differs from `version`'s,
+    /// [`Error::AlreadyTracked`] when the database records migrations (the
+    /// schema is compared first, so a tracked database at another version
+    /// gets the former).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::Error;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # const TEXT: &str = r#"
+    /// # [[migration]]
+    /// # version = 1
+    /// # description = "Create users table"
+    /// # sql = "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"
+    /// #
+    /// # [[migration]]
+    /// # version = 2
+    /// # description = "Index users by name"
+    /// # sql = "CREATE INDEX idx_users_name ON users(name)"
+    /// # "#;
+    /// let migrations = migrate_core::Migrations::from_toml(TEXT, "migrations.toml")?;
+    /// // A database made by hand, with the schema of version 1.
+    /// let mut conn = migrate_core::rusqlite::Connection::open_in_memory()?;
+    /// conn.execute_batch("CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)")?;
+    ///
+    /// // It is not at version 2: refused, nothing recorded.
+    /// let err = migrations.baseline(&mut conn, 2, false).unwrap_err();
+    /// assert!(matches!(err, Error::BaselineMismatch { version: 2, .. }));
+    /// assert_eq!(migrations.current_version(&conn)?, 0);
+    ///
+    /// // It is at version 1: recorded without running it; the rest applies.
+    /// migrations.baseline(&mut conn, 1, false)?;
+    /// assert_eq!(migrations.current_version(&conn)?, 1);
+    /// let history = migrations.migrator().history(&conn)?;
+    /// assert!(history[0].applied_by.as_deref().unwrap().starts_with("baseline by "));
+    /// assert_eq!(migrations.apply(&mut conn)?.applied.len(), 1);
+    ///
+    /// // Only once.
+    /// let err = migrations.baseline(&mut conn, 2, false).unwrap_err();
+    /// assert!(matches!(err, Error::AlreadyTracked { version: 2 }));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn baseline(&self, conn: &mut Connection, version: u32, force: bool) -> Result<(), Error> {
         if !force {
             let differences = self.schema_differences(conn, version)?;

@@ -8,6 +8,55 @@ use std::time::Duration;
 ///
 /// Messages do not name the database file: callers that know it (the CLI)
 /// put it in front.
+///
+/// The enum is `#[non_exhaustive]`: match the variants you handle and keep a
+/// `_` arm. [`Error::code`] gives a stable name for each kind, and
+/// [`Error::version`] the migration concerned, if any.
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::rusqlite::Connection;
+/// use migrate_core::{Error, Migration, Migrator};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let list = [
+///     Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT PRIMARY KEY)"]),
+///     Migration::new(2, "Add email", ["ALTER TABLE users ADD COLUMN email TEXT"]),
+///     Migration::new(3, "Index emails", ["CREATE INDEX idx_users_email ON users(emial)"]),
+/// ];
+/// let mut conn = Connection::open_in_memory()?;
+/// let err = Migrator::new(&list).apply(&mut conn).unwrap_err();
+///
+/// match &err {
+///     Error::MigrationFailed { version, description, statement, sql, transactional, .. } => {
+///         assert_eq!(*version, 3);
+///         assert_eq!(description, "Index emails");
+///         assert_eq!(*statement, 1);
+///         assert_eq!(sql, "CREATE INDEX idx_users_email ON users(emial)");
+///         assert!(*transactional);
+///     }
+///     Error::Busy { timeout } => panic!("locked for more than {timeout:?}"),
+///     other => panic!("unexpected error: {other}"),
+/// }
+/// assert_eq!(err.code(), "migration_failed");
+/// assert_eq!(err.version(), Some(3));
+/// assert_eq!(
+///     err.to_string(),
+///     "migration 3 (\"Index emails\") failed at statement 1 \
+///      `CREATE INDEX idx_users_email ON users(emial)`: no such column: emial; \
+///      the migration was rolled back and is not recorded",
+/// );
+///
+/// // SQLite's own error is the source.
+/// let source = std::error::Error::source(&err).unwrap();
+/// assert!(source.to_string().contains("no such column: emial"));
+///
+/// // The migrations before the failing one stay applied.
+/// assert_eq!(Migrator::new(&list).current_version(&conn)?, 2);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -210,7 +259,33 @@ impl Error {
     /// `read_only`, `unexpected_tracking_table`, `inconsistent`,
     /// `migration_failed`, `transaction_control`, `foreign_key_violation`,
     /// `in_transaction`, `already_tracked`, `baseline_mismatch`,
-    /// `backup_failed`, `not_a_backup` or `sqlite`.
+    /// `backup_failed`, `not_a_backup`, `not_transactional` or `sqlite`.
+    /// A [`Error::BatchRolledBack`] has the code of the failure inside it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use migrate_core::rusqlite::Connection;
+    /// use migrate_core::{Error, Migration, Migrator};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// assert_eq!(Error::Busy { timeout: Duration::from_secs(30) }.code(), "busy");
+    /// assert_eq!(Error::NotADatabase.code(), "not_a_database");
+    ///
+    /// let list = [Migration::new(1, "Ends the transaction", ["CREATE TABLE t (x); COMMIT"])];
+    /// let mut conn = Connection::open_in_memory()?;
+    /// let err = Migrator::new(&list).apply(&mut conn).unwrap_err();
+    /// assert!(matches!(err, Error::TransactionControl { version: 1, statement: 2, .. }));
+    /// assert_eq!(err.code(), "transaction_control");
+    ///
+    /// // Inside a transaction of the caller's, nothing runs.
+    /// conn.execute_batch("BEGIN")?;
+    /// let err = Migrator::new(&list).apply(&mut conn).unwrap_err();
+    /// assert_eq!(err.code(), "in_transaction");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn code(&self) -> &'static str {
         match self {
             Error::Busy { .. } => "busy",
@@ -234,6 +309,32 @@ impl Error {
     }
 
     /// The version of the migration the error concerns, if one does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use migrate_core::rusqlite::Connection;
+    /// use migrate_core::{Error, Migration, Migrator};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = [
+    ///     Migration::new(1, "Create parents", ["CREATE TABLE parent (id INTEGER PRIMARY KEY)"]),
+    ///     Migration::new(2, "Create orphans", [
+    ///         "CREATE TABLE child (parent_id INTEGER REFERENCES parent(id))",
+    ///         "INSERT INTO child VALUES (42)",
+    ///     ]),
+    /// ];
+    /// let mut conn = Connection::open_in_memory()?;
+    /// let err = Migrator::new(&list).apply(&mut conn).unwrap_err();
+    /// assert!(matches!(err, Error::ForeignKeyViolation { count: 1, .. }));
+    /// assert_eq!(err.version(), Some(2));
+    ///
+    /// // Errors that concern no single migration.
+    /// assert_eq!(Error::Busy { timeout: Duration::from_secs(1) }.version(), None);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn version(&self) -> Option<u32> {
         match self {
             Error::MigrationFailed { version, .. }
@@ -248,6 +349,22 @@ impl Error {
     /// Turns an SQLite error met outside a migration's own statements (while
     /// opening, locking or reading) into the variant a user can act on;
     /// `timeout` is the busy timeout in force, for the message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use migrate_core::rusqlite::{self, ffi};
+    /// use migrate_core::Error;
+    ///
+    /// let busy = rusqlite::Error::SqliteFailure(ffi::Error::new(ffi::SQLITE_BUSY), None);
+    /// let err = Error::from_sqlite(busy, Duration::from_secs(5));
+    /// assert!(matches!(err, Error::Busy { timeout } if timeout == Duration::from_secs(5)));
+    /// assert!(err.to_string().starts_with("database is locked"));
+    ///
+    /// let other = rusqlite::Error::QueryReturnedNoRows;
+    /// assert!(matches!(Error::from_sqlite(other, Duration::ZERO), Error::Sqlite(_)));
+    /// ```
     pub fn from_sqlite(error: rusqlite::Error, timeout: Duration) -> Error {
         use rusqlite::ErrorCode as C;
         match error.sqlite_error_code() {

@@ -73,34 +73,193 @@ pub use runner::{ApplyReport, DEFAULT_BUSY_TIMEOUT, Migrator, Problem, Progress,
 pub use tracking::AppliedMigration;
 
 /// Re-exported so applications use the same SQLite as the runner.
+///
+/// ```
+/// use migrate_core::rusqlite::Connection;
+///
+/// let conn = Connection::open_in_memory().unwrap();
+/// let version: String = conn.query_row("SELECT sqlite_version()", [], |r| r.get(0)).unwrap();
+/// assert!(version.starts_with("3."));
+/// ```
 pub use rusqlite;
 
 impl Migrations {
     /// A [`Migrator`] over these migrations, to set options such as the busy
-    /// timeout.
+    /// timeout, and that records [`Migrations::build`] as `applied_by`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # const TEXT: &str = r#"
+    /// # [[migration]]
+    /// # version = 1
+    /// # description = "Create users table"
+    /// # sql = "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"
+    /// #
+    /// # [[migration]]
+    /// # version = 2
+    /// # description = "Index users by name"
+    /// # sql = "CREATE INDEX idx_users_name ON users(name)"
+    /// # "#;
+    /// let migrations = migrate_core::Migrations::from_toml(TEXT, "migrations.toml")?;
+    /// let mut conn = migrate_core::rusqlite::Connection::open_in_memory()?;
+    /// let report = migrations
+    ///     .migrator()
+    ///     .busy_timeout(Duration::from_secs(5))
+    ///     .target(Some(1))
+    ///     .apply(&mut conn)?;
+    /// assert_eq!(report.version, 1);
+    /// assert_eq!(migrations.status(&conn)?.pending, [2]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn migrator(&self) -> Migrator<'_> {
         Migrator::new(self).applied_by(self.build())
     }
 
     /// Opens (creating if needed) the database at `path` and applies every
-    /// pending migration; the original tool's `init_db()`.
+    /// pending migration; the original tool's `init_db()`. Uses the default
+    /// busy timeout ([`DEFAULT_BUSY_TIMEOUT`]); see [`Migrator::open`] for
+    /// another.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # const TEXT: &str = r#"
+    /// # [[migration]]
+    /// # version = 1
+    /// # description = "Create users table"
+    /// # sql = "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"
+    /// #
+    /// # [[migration]]
+    /// # version = 2
+    /// # description = "Index users by name"
+    /// # sql = "CREATE INDEX idx_users_name ON users(name)"
+    /// # "#;
+    /// let migrations = migrate_core::Migrations::from_toml(TEXT, "migrations.toml")?;
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("chatbot.db");
+    ///
+    /// let conn = migrations.open(&path)?;
+    /// conn.execute("INSERT INTO users (id, name) VALUES ('u1', 'Ann')", [])?;
+    /// assert_eq!(migrations.current_version(&conn)?, 2);
+    /// drop(conn);
+    ///
+    /// // Opening again finds nothing pending and keeps the data.
+    /// let conn = migrations.open(&path)?;
+    /// let users: i64 = conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?;
+    /// assert_eq!(users, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn open(&self, path: impl AsRef<Path>) -> Result<rusqlite::Connection, Error> {
         self.migrator().open(path)
     }
 
     /// Applies every pending migration; the original tool's
     /// `apply_all_migrations()`. See [`Migrator::apply_with`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # const TEXT: &str = r#"
+    /// # [[migration]]
+    /// # version = 1
+    /// # description = "Create users table"
+    /// # sql = "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"
+    /// #
+    /// # [[migration]]
+    /// # version = 2
+    /// # description = "Index users by name"
+    /// # sql = "CREATE INDEX idx_users_name ON users(name)"
+    /// # "#;
+    /// let migrations = migrate_core::Migrations::from_toml(TEXT, "migrations.toml")?;
+    /// let mut conn = migrate_core::rusqlite::Connection::open_in_memory()?;
+    ///
+    /// let report = migrations.apply(&mut conn)?;
+    /// let applied: Vec<u32> = report.applied.iter().map(|(version, _took)| *version).collect();
+    /// assert_eq!(applied, [1, 2]);
+    /// assert_eq!(report.version, 2);
+    ///
+    /// // Applying again does nothing.
+    /// let report = migrations.apply(&mut conn)?;
+    /// assert!(report.applied.is_empty());
+    /// assert_eq!(report.version, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn apply(&self, conn: &mut rusqlite::Connection) -> Result<ApplyReport, Error> {
         self.migrator().apply(conn)
     }
 
     /// Where the database stands against these migrations; reads only.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # const TEXT: &str = r#"
+    /// # [[migration]]
+    /// # version = 1
+    /// # description = "Create users table"
+    /// # sql = "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"
+    /// #
+    /// # [[migration]]
+    /// # version = 2
+    /// # description = "Index users by name"
+    /// # sql = "CREATE INDEX idx_users_name ON users(name)"
+    /// # "#;
+    /// let migrations = migrate_core::Migrations::from_toml(TEXT, "migrations.toml")?;
+    /// let mut conn = migrate_core::rusqlite::Connection::open_in_memory()?;
+    ///
+    /// let status = migrations.status(&conn)?;
+    /// assert_eq!(status.current_version, 0);
+    /// assert_eq!(status.pending, [1, 2]);
+    /// assert!(status.applied.is_empty() && status.problems.is_empty());
+    ///
+    /// migrations.apply(&mut conn)?;
+    /// let status = migrations.status(&conn)?;
+    /// assert_eq!(status.current_version, 2);
+    /// assert!(status.pending.is_empty());
+    /// assert_eq!(status.applied[0].description.as_deref(), Some("Create users table"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn status(&self, conn: &rusqlite::Connection) -> Result<Status, Error> {
         self.migrator().status(conn)
     }
 
     /// The database's version, 0 when nothing is recorded; the original
     /// tool's `get_current_version()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # const TEXT: &str = r#"
+    /// # [[migration]]
+    /// # version = 1
+    /// # description = "Create users table"
+    /// # sql = "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"
+    /// #
+    /// # [[migration]]
+    /// # version = 2
+    /// # description = "Index users by name"
+    /// # sql = "CREATE INDEX idx_users_name ON users(name)"
+    /// # "#;
+    /// let migrations = migrate_core::Migrations::from_toml(TEXT, "migrations.toml")?;
+    /// let mut conn = migrate_core::rusqlite::Connection::open_in_memory()?;
+    /// assert_eq!(migrations.current_version(&conn)?, 0);
+    /// migrations.apply(&mut conn)?;
+    /// assert_eq!(migrations.current_version(&conn)?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn current_version(&self, conn: &rusqlite::Connection) -> Result<i64, Error> {
         self.migrator().current_version(conn)
     }

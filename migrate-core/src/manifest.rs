@@ -17,6 +17,27 @@ use crate::sql::is_blank;
 
 /// A validated `migrations.toml`: the migrations, and where each one was
 /// written, for messages that point back into the file.
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::manifest::{parse, Location, SqlOrigin};
+///
+/// let text = r#"database = "chatbot.db"
+///
+/// [[migration]]
+/// version = 1
+/// description = "Create users table"
+/// sql = ["CREATE TABLE users (id TEXT PRIMARY KEY)", "CREATE INDEX i ON users(id)"]
+/// "#;
+/// let manifest = parse(text).unwrap();
+/// assert_eq!(manifest.migrations.len(), 1);
+/// assert_eq!(manifest.migrations.default_database(), Some("chatbot.db"));
+/// assert_eq!(manifest.locations, [Location { line: 3, column: 1 }]);
+/// assert_eq!(manifest.origins[0].len(), 2);
+/// assert!(matches!(manifest.origins[0][0], SqlOrigin::Toml { .. }));
+/// assert!(manifest.sql_files.is_empty());
+/// ```
 #[derive(Debug, Clone)]
 pub struct Manifest {
     /// The validated migrations, in version order.
@@ -52,6 +73,21 @@ pub enum SqlOrigin {
 impl SqlOrigin {
     /// The file (`None`: `migrations.toml` itself) and location of byte
     /// `offset` of the item's SQL text `sql`, given the manifest's `text`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::manifest::{parse, Location};
+    ///
+    /// let text = "[[migration]]\nversion = 1\ndescription = \"t\"\nsql = \"CREATE TABLE t (x)\"\n";
+    /// let manifest = parse(text).unwrap();
+    /// let sql = manifest.migrations[0].sql().next().unwrap();
+    ///
+    /// // Byte 13 of the statement, the table's name, is at line 4, column 21 of the file.
+    /// let (file, location) = manifest.origins[0][0].locate(text, sql, 13);
+    /// assert_eq!(file, None);
+    /// assert_eq!(location, Location { line: 4, column: 21 });
+    /// ```
     pub fn locate(&self, text: &str, sql: &str, offset: usize) -> (Option<&str>, Location) {
         match self {
             SqlOrigin::Toml {
@@ -77,7 +113,21 @@ pub struct Location {
 }
 
 impl Location {
-    /// The location of byte `offset` in `text`.
+    /// The location of byte `offset` in `text`; an offset past the end is
+    /// the end. Displayed, a location is `LINE:COL`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::manifest::Location;
+    ///
+    /// let text = "version = 1\ndescription = \"é\"\n";
+    /// assert_eq!(Location::of_offset(text, 0), Location { line: 1, column: 1 });
+    /// let end = text.len() - 1;
+    /// let location = Location::of_offset(text, end); // columns count characters, not bytes
+    /// assert_eq!(location, Location { line: 2, column: 18 });
+    /// assert_eq!(location.to_string(), "2:18");
+    /// ```
     pub fn of_offset(text: &str, offset: usize) -> Location {
         let offset = offset.min(text.len());
         let before = text.get(..offset).unwrap_or(text);
@@ -141,7 +191,34 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// `PATH:LINE:COL: message`, where `manifest_path` is how to show the
-    /// path of `migrations.toml`.
+    /// path of `migrations.toml`. When the problem is in an `sql_file`, the
+    /// path shown is that file's, beside `manifest_path`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::manifest::{parse, Diagnostic, Location};
+    ///
+    /// let text = "[[migration]]\nversion = 1\ndescription = \"\"\nsql = \"CREATE TABLE t (x)\"\n";
+    /// let diagnostics = parse(text).unwrap_err();
+    /// assert_eq!(
+    ///     diagnostics[0].render("app/migrations.toml"),
+    ///     "app/migrations.toml:3:15: the description of version 1 is empty: say what the \
+    ///      migration does, e.g. description = \"Add email_verified column to users\"",
+    /// );
+    ///
+    /// let in_file = Diagnostic {
+    ///     span: 0..0,
+    ///     location: Location { line: 2, column: 8 },
+    ///     message: "near \"TABEL\": syntax error".to_owned(),
+    ///     file: Some("sql/0002_tickets.sql".to_owned()),
+    /// };
+    /// # #[cfg(unix)]
+    /// assert_eq!(
+    ///     in_file.render("app/migrations.toml"),
+    ///     "app/sql/0002_tickets.sql:2:8: near \"TABEL\": syntax error",
+    /// );
+    /// ```
     pub fn render(&self, manifest_path: &str) -> String {
         match &self.file {
             None => format!("{manifest_path}:{}: {}", self.location, self.message),
@@ -162,6 +239,38 @@ impl Diagnostic {
 
 /// Every problem found in one `migrations.toml`, displayed one per line as
 /// `PATH:LINE:COL: message`.
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::Migrations;
+///
+/// let text = r#"[[migration]]
+/// version = 1
+/// description = "Create users table"
+/// sql = "CREATE TABLE users (id TEXT PRIMARY KEY)"
+///
+/// [[migration]]
+/// version = 3
+/// descripton = "Create tickets table"
+/// sql = "CREATE TABLE tickets (id INTEGER PRIMARY KEY)"
+/// "#;
+/// let err = Migrations::from_toml(text, "migrations.toml").unwrap_err();
+/// assert_eq!(err.path, "migrations.toml");
+/// // The TOML is read first: the misspelt key is reported before the numbering.
+/// assert_eq!(err.diagnostics.len(), 1);
+/// assert_eq!(err.diagnostics[0].location.line, 8);
+/// assert!(err.to_string().starts_with("migrations.toml:8:1: unknown field `descripton`"));
+///
+/// // With the key fixed, the gap in the numbering.
+/// let err = Migrations::from_toml(&text.replace("descripton", "description"), "migrations.toml")
+///     .unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "migrations.toml:7:11: version 2 is missing: after version 1 (line 2) comes version 3; \
+///      versions must rise by exactly 1, so number this migration 2",
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ManifestError {
     /// The path the file was read from, as it should appear in messages.
@@ -238,6 +347,41 @@ impl<'de> Deserialize<'de> for RawSql {
 /// Parses and validates the text of a `migrations.toml`, without reading any
 /// `sql_file` (an entry that has one is reported as an error); see
 /// [`parse_with`].
+///
+/// This is the function `embed_migrations!` calls: it does not run the SQL
+/// (see [`crate::verify::prove_manifest`]). It reports every problem it can
+/// find, in file order, each with its location and how to fix it.
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::manifest::{parse, Location};
+///
+/// let manifest = parse(r#"
+/// [[migration]]
+/// version = 1
+/// description = "Create users table"
+/// sql = "CREATE TABLE users (id TEXT PRIMARY KEY)"
+/// "#).unwrap();
+/// assert_eq!(manifest.migrations[0].description(), "Create users table");
+///
+/// let diagnostics = parse(r#"
+/// [[migration]]
+/// version = 1
+/// description = "Create users table"
+/// sql = "  -- nothing yet"
+///
+/// [[migration]]
+/// version = 1
+/// description = "Create tickets table"
+/// sql = "CREATE TABLE tickets (id INTEGER PRIMARY KEY)"
+/// "#).unwrap_err();
+/// assert_eq!(diagnostics.len(), 2);
+/// assert_eq!(diagnostics[0].location, Location { line: 5, column: 7 });
+/// assert!(diagnostics[0].message.starts_with("the sql of version 1 has no statement"));
+/// assert_eq!(diagnostics[1].location, Location { line: 8, column: 11 });
+/// assert!(diagnostics[1].message.starts_with("version 1 is used twice, here and at line 3"));
+/// ```
 pub fn parse(text: &str) -> Result<Manifest, Vec<Diagnostic>> {
     parse_with(text, &mut |_| {
         Err(std::io::Error::other(
@@ -254,6 +398,39 @@ pub fn parse(text: &str) -> Result<Manifest, Vec<Diagnostic>> {
 /// exactly 1 in file order (gaps, duplicates, disorder); empty descriptions;
 /// empty SQL and blank statements; unreadable or empty SQL files; an empty
 /// `database` path.
+///
+/// # Examples
+///
+/// Reading `sql_file`s relative to the directory of `migrations.toml`:
+///
+/// ```
+/// use migrate_core::manifest::{parse_with, SqlOrigin};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// std::fs::create_dir(dir.path().join("sql"))?;
+/// std::fs::write(dir.path().join("sql/0001_users.sql"), "CREATE TABLE users (id TEXT);\n")?;
+///
+/// let text = r#"
+/// [[migration]]
+/// version = 1
+/// description = "Create users table"
+/// sql_file = "sql/0001_users.sql"
+/// "#;
+/// let mut read = |path: &str| std::fs::read_to_string(dir.path().join(path));
+/// let manifest = parse_with(text, &mut read).expect("valid");
+/// assert_eq!(manifest.sql_files, ["sql/0001_users.sql"]);
+/// assert_eq!(manifest.migrations[0].sql().next(), Some("CREATE TABLE users (id TEXT);\n"));
+/// assert_eq!(manifest.origins[0], [SqlOrigin::File { path: "sql/0001_users.sql".to_owned() }]);
+///
+/// // A file that cannot be read is reported where it is named.
+/// let diagnostics = parse_with(&text.replace("0001", "0009"), &mut read).unwrap_err();
+/// assert_eq!(diagnostics[0].location.line, 5);
+/// let message = &diagnostics[0].message;
+/// assert!(message.starts_with("cannot read sql_file \"sql/0009_users.sql\" of version 1"));
+/// # Ok(())
+/// # }
+/// ```
 pub fn parse_with(
     text: &str,
     read_sql_file: &mut dyn FnMut(&str) -> std::io::Result<String>,
@@ -582,6 +759,35 @@ impl Migrations {
     /// as `embed_migrations!` does at build time (every migration is applied
     /// to an in-memory database); `path` is only used in the messages.
     /// `sql_file` entries are refused: they need a directory to be read from.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::Migrations;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let text = r#"
+    /// [[migration]]
+    /// version = 1
+    /// description = "Create users table"
+    /// sql = "CREATE TABLE users (id TEXT PRIMARY KEY)"
+    ///
+    /// [[migration]]
+    /// version = 2
+    /// description = "Index users"
+    /// sql = "CREATE INDEX idx_users_id ON userz(id)"
+    /// "#;
+    ///
+    /// // The list is valid TOML, but SQLite rejects version 2.
+    /// let err = Migrations::from_toml(text, "migrations.toml").unwrap_err();
+    /// assert_eq!(err.diagnostics[0].location.line, 10);
+    /// assert!(err.to_string().contains("no such table: main.userz; did you mean `users`?"));
+    ///
+    /// let migrations = Migrations::from_toml(&text.replace("userz", "users"), "migrations.toml")?;
+    /// assert_eq!(migrations.latest_version(), 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_toml(text: &str, path: &str) -> Result<Migrations, ManifestError> {
         let error = |diagnostics| ManifestError {
             path: path.to_owned(),

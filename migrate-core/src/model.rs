@@ -12,6 +12,29 @@ use crate::verify::Proof;
 
 /// One migration: a version, a description and the SQL that moves a database
 /// from `version - 1` to `version`.
+///
+/// Applications normally get their migrations from `embed_migrations!` or
+/// [`Migrations::from_toml`]; [`Migration::new`] builds one in code, for
+/// tests and tools, and a slice of them can be applied with a
+/// [`Migrator`](crate::Migrator).
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::rusqlite::Connection;
+/// use migrate_core::{Migration, Migrator};
+///
+/// # fn main() -> Result<(), migrate_core::Error> {
+/// let list = [
+///     Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT PRIMARY KEY)"]),
+///     Migration::new(2, "Add email to users", ["ALTER TABLE users ADD COLUMN email TEXT"]),
+/// ];
+/// let mut conn = Connection::open_in_memory()?;
+/// let report = Migrator::new(&list).apply(&mut conn)?;
+/// assert_eq!(report.version, 2);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Migration {
     version: u32,
@@ -29,6 +52,32 @@ impl Migration {
     /// A migration that runs inside a transaction (the default).
     ///
     /// Each item of `sql` may hold one statement or several separated by `;`.
+    /// The description and the items may be borrowed (`&'static str`) or
+    /// owned (`String`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::Migration;
+    ///
+    /// let m = Migration::new(
+    ///     1,
+    ///     "Create users table",
+    ///     ["CREATE TABLE users (id TEXT PRIMARY KEY); CREATE INDEX idx_users_id ON users(id)"],
+    /// );
+    /// assert_eq!(m.version(), 1);
+    /// assert_eq!(m.description(), "Create users table");
+    /// assert_eq!(m.sql().len(), 1);
+    /// assert!(m.is_transactional());
+    ///
+    /// // Owned text works too, e.g. read from files at run time.
+    /// let table = String::from("tickets");
+    /// let m = Migration::new(2, format!("Create {table} table"), vec![
+    ///     format!("CREATE TABLE {table} (id INTEGER PRIMARY KEY)"),
+    /// ]);
+    /// assert_eq!(m.description(), "Create tickets table");
+    /// assert_eq!(m.sql().next(), Some("CREATE TABLE tickets (id INTEGER PRIMARY KEY)"));
+    /// ```
     pub fn new<D, I, S>(version: u32, description: D, sql: I) -> Self
     where
         D: Into<Cow<'static, str>>,
@@ -48,6 +97,33 @@ impl Migration {
 
     /// Runs this migration outside a transaction (`transaction = false`), for
     /// statements SQLite refuses inside one, such as `VACUUM`.
+    ///
+    /// Such a migration is not atomic: if a statement fails, the ones before
+    /// it may have taken effect. It is still recorded only once it succeeded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::rusqlite::Connection;
+    /// use migrate_core::{Error, Migration, Migrator};
+    ///
+    /// # fn main() -> Result<(), migrate_core::Error> {
+    /// let create = Migration::new(1, "Create logs table", ["CREATE TABLE logs (line TEXT)"]);
+    ///
+    /// // Inside a transaction, SQLite refuses VACUUM ...
+    /// let list = [create.clone(), Migration::new(2, "Compact", ["VACUUM"])];
+    /// let mut conn = Connection::open_in_memory()?;
+    /// let err = Migrator::new(&list).apply(&mut conn).unwrap_err();
+    /// assert!(matches!(err, Error::MigrationFailed { version: 2, transactional: true, .. }));
+    ///
+    /// // ... outside one, it runs.
+    /// let list = [create, Migration::new(2, "Compact", ["VACUUM"]).without_transaction()];
+    /// assert!(!list[1].is_transactional());
+    /// let mut conn = Connection::open_in_memory()?;
+    /// assert_eq!(Migrator::new(&list).apply(&mut conn)?.version, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn without_transaction(mut self) -> Self {
         self.transaction = false;
@@ -75,28 +151,81 @@ impl Migration {
     }
 
     /// The version this migration brings a database to.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let m = migrate_core::Migration::new(3, "Create tickets table", ["CREATE TABLE tickets (id)"]);
+    /// assert_eq!(m.version(), 3);
+    /// ```
     pub fn version(&self) -> u32 {
         self.version
     }
 
     /// What the migration does, in the author's words.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let m = migrate_core::Migration::new(1, "Create users table", ["CREATE TABLE users (id)"]);
+    /// assert_eq!(m.description(), "Create users table");
+    /// ```
     pub fn description(&self) -> &str {
         &self.description
     }
 
     /// The SQL items as written in `migrations.toml`; an item may hold several
     /// statements, which SQLite's own parser separates when the migration runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let m = migrate_core::Migration::new(
+    ///     1,
+    ///     "Create users table",
+    ///     ["CREATE TABLE users (id TEXT PRIMARY KEY)", "CREATE INDEX i ON users(id); ANALYZE"],
+    /// );
+    /// let items: Vec<&str> = m.sql().collect();
+    /// assert_eq!(items, ["CREATE TABLE users (id TEXT PRIMARY KEY)", "CREATE INDEX i ON users(id); ANALYZE"]);
+    /// ```
     pub fn sql(&self) -> impl ExactSizeIterator<Item = &str> {
         self.sql.iter().map(|s| s.as_ref())
     }
 
     /// Whether the migration runs inside a transaction (`transaction = true`,
     /// the default) and so commits whole or not at all.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::Migration;
+    ///
+    /// assert!(Migration::new(1, "Create t", ["CREATE TABLE t (x)"]).is_transactional());
+    /// assert!(!Migration::new(2, "Compact", ["VACUUM"]).without_transaction().is_transactional());
+    /// ```
     pub fn is_transactional(&self) -> bool {
         self.transaction
     }
 
     /// SHA-256 of the migration's normalised SQL, as stored when applied.
+    ///
+    /// Line endings and trailing whitespace do not change it, anything else
+    /// does (see [`crate::checksum`]); the description and the version are
+    /// not part of it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::Migration;
+    ///
+    /// let unix = Migration::new(1, "Create t", ["CREATE TABLE t (\n  x TEXT\n)"]);
+    /// let windows = Migration::new(1, "Create t", ["CREATE TABLE t (\r\n  x TEXT  \r\n)\r\n"]);
+    /// assert_eq!(unix.checksum(), windows.checksum());
+    /// assert_eq!(unix.checksum(), migrate_core::checksum::checksum(unix.sql()));
+    ///
+    /// let edited = Migration::new(1, "Create t", ["CREATE TABLE t (\n  x INTEGER\n)"]);
+    /// assert_ne!(unix.checksum(), edited.checksum());
+    /// ```
     pub fn checksum(&self) -> [u8; 32] {
         self.checksum
     }
@@ -104,6 +233,34 @@ impl Migration {
     /// The hash chained over the checksums of versions 1..=this one, when it
     /// was computed in advance (embedded and parsed lists; `None` for a
     /// migration made with [`Migration::new`], whose list is not known).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::checksum::chain;
+    /// use migrate_core::{Migration, Migrations};
+    ///
+    /// # fn main() -> Result<(), migrate_core::ManifestError> {
+    /// let migrations = Migrations::from_toml(r#"
+    ///     [[migration]]
+    ///     version = 1
+    ///     description = "Create t"
+    ///     sql = "CREATE TABLE t (x)"
+    ///
+    ///     [[migration]]
+    ///     version = 2
+    ///     description = "Create u"
+    ///     sql = "CREATE TABLE u (y)"
+    /// "#, "migrations.toml")?;
+    /// let (one, two) = (&migrations[0], &migrations[1]);
+    /// let after_one = chain(&[0; 32], &one.checksum());
+    /// assert_eq!(one.chain(), Some(after_one));
+    /// assert_eq!(two.chain(), Some(chain(&after_one, &two.checksum())));
+    ///
+    /// assert_eq!(Migration::new(1, "Create t", ["CREATE TABLE t (x)"]).chain(), None);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn chain(&self) -> Option<[u8; 32]> {
         self.chain
     }
@@ -123,6 +280,37 @@ pub(crate) fn link(list: &mut [Migration]) {
 ///
 /// Versions are guaranteed to be `1, 2, 3, …` in order: both ways of building
 /// one (`embed_migrations!` and [`Migrations::from_toml`]) validate it.
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::Migrations;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let migrations = Migrations::from_toml(r#"
+///     [[migration]]
+///     version = 1
+///     description = "Create users table"
+///     sql = "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"
+///
+///     [[migration]]
+///     version = 2
+///     description = "Index users by name"
+///     sql = "CREATE INDEX idx_users_name ON users(name)"
+/// "#, "migrations.toml")?;
+///
+/// // A slice of `Migration`s: indexed from 0, iterated in version order.
+/// assert_eq!(migrations.len(), 2);
+/// assert_eq!(migrations[1].description(), "Index users by name");
+/// let versions: Vec<u32> = migrations.iter().map(|m| m.version()).collect();
+/// assert_eq!(versions, [1, 2]);
+///
+/// let mut conn = migrate_core::rusqlite::Connection::open_in_memory()?;
+/// migrations.apply(&mut conn)?;
+/// assert_eq!(migrations.current_version(&conn)?, 2);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Migrations {
     list: Cow<'static, [Migration]>,
@@ -179,12 +367,45 @@ impl Migrations {
 
     /// The absolute path `migrations.toml` had when these migrations were
     /// embedded; `None` for lists parsed at run time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), migrate_core::ManifestError> {
+    /// let migrations = migrate_core::Migrations::from_toml(
+    ///     "[[migration]]\nversion = 1\ndescription = \"Create t\"\nsql = \"CREATE TABLE t (x)\"",
+    ///     "migrations.toml",
+    /// )?;
+    /// assert_eq!(migrations.source_path(), None);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn source_path(&self) -> Option<&str> {
         self.source.as_deref()
     }
 
     /// The build that embedded these migrations, as `crate version` (the
     /// crate that invoked `embed_migrations!`); recorded as `applied_by`.
+    /// For lists parsed at run time it is `migrate-core` and its version.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let migrations = migrate_core::Migrations::from_toml(
+    ///     "[[migration]]\nversion = 1\ndescription = \"Create t\"\nsql = \"CREATE TABLE t (x)\"",
+    ///     "migrations.toml",
+    /// )?;
+    /// assert!(migrations.build().starts_with("migrate-core "));
+    ///
+    /// // Each migration applied records the build.
+    /// let mut conn = migrate_core::rusqlite::Connection::open_in_memory()?;
+    /// migrations.apply(&mut conn)?;
+    /// let history = migrations.migrator().history(&conn)?;
+    /// assert_eq!(history[0].applied_by.as_deref(), Some(migrations.build()));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn build(&self) -> &str {
         &self.build
     }
@@ -205,6 +426,44 @@ impl Migrations {
     /// as the build computed it by applying migrations 1 to `version`
     /// (version 0: the empty schema); `None` for a version this build does
     /// not have, or for migrations that were never proven.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::schema::Schema;
+    /// use migrate_core::Migrations;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # const TEXT: &str = r#"
+    /// # database = "chatbot.db"
+    /// #
+    /// # [[migration]]
+    /// # version = 1
+    /// # description = "Create users table"
+    /// # sql = "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"
+    /// #
+    /// # [[migration]]
+    /// # version = 2
+    /// # description = "Index users by name"
+    /// # sql = "CREATE INDEX idx_users_name ON users(name)"
+    /// # "#;
+    /// let migrations = Migrations::from_toml(TEXT, "migrations.toml")?;
+    /// let mut conn = migrate_core::rusqlite::Connection::open_in_memory()?;
+    ///
+    /// // Version 0 is the empty schema.
+    /// assert_eq!(migrations.expected_schema(0), Some(Schema::read(&conn)?.fingerprint()));
+    ///
+    /// // After applying up to version 1, the database has version 1's schema, not version 2's.
+    /// migrations.migrator().target(Some(1)).apply(&mut conn)?;
+    /// let live = Schema::read(&conn)?.fingerprint();
+    /// assert_eq!(migrations.expected_schema(1), Some(live));
+    /// assert_ne!(migrations.expected_schema(2), Some(live));
+    ///
+    /// // A version this build does not have.
+    /// assert_eq!(migrations.expected_schema(3), None);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn expected_schema(&self, version: u32) -> Option<Fingerprint> {
         if version == 0 {
             return Some(Schema::default().fingerprint());
@@ -218,23 +477,121 @@ impl Migrations {
     }
 
     /// The schema after the last migration, as `CREATE` statements, as the
-    /// build's proof left it.
+    /// build's proof left it (see [`Schema::to_sql`]); `migrate schema`
+    /// prints it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), migrate_core::ManifestError> {
+    /// # const TEXT: &str = r#"
+    /// # database = "chatbot.db"
+    /// #
+    /// # [[migration]]
+    /// # version = 1
+    /// # description = "Create users table"
+    /// # sql = "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"
+    /// #
+    /// # [[migration]]
+    /// # version = 2
+    /// # description = "Index users by name"
+    /// # sql = "CREATE INDEX idx_users_name ON users(name)"
+    /// # "#;
+    /// let migrations = migrate_core::Migrations::from_toml(TEXT, "migrations.toml")?;
+    /// assert_eq!(
+    ///     migrations.final_schema(),
+    ///     "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT);\n\
+    ///      CREATE INDEX idx_users_name ON users(name);\n",
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn final_schema(&self) -> &str {
         &self.schema
     }
 
     /// The `database` setting of `migrations.toml`: the path the CLI uses when
     /// neither `--database` nor `MIGRATE_DATABASE` names one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::Migrations;
+    ///
+    /// # fn main() -> Result<(), migrate_core::ManifestError> {
+    /// let one = "[[migration]]\nversion = 1\ndescription = \"Create t\"\nsql = \"CREATE TABLE t (x)\"\n";
+    ///
+    /// let with = Migrations::from_toml(&format!("database = \"chatbot.db\"\n{one}"), "migrations.toml")?;
+    /// assert_eq!(with.default_database(), Some("chatbot.db"));
+    ///
+    /// let without = Migrations::from_toml(one, "migrations.toml")?;
+    /// assert_eq!(without.default_database(), None);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn default_database(&self) -> Option<&str> {
         self.default_database.as_deref()
     }
 
     /// The highest version known to this build (0 when the list is empty).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::Migrations;
+    ///
+    /// # fn main() -> Result<(), migrate_core::ManifestError> {
+    /// # const TEXT: &str = r#"
+    /// # database = "chatbot.db"
+    /// #
+    /// # [[migration]]
+    /// # version = 1
+    /// # description = "Create users table"
+    /// # sql = "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"
+    /// #
+    /// # [[migration]]
+    /// # version = 2
+    /// # description = "Index users by name"
+    /// # sql = "CREATE INDEX idx_users_name ON users(name)"
+    /// # "#;
+    /// assert_eq!(Migrations::from_toml(TEXT, "migrations.toml")?.latest_version(), 2);
+    /// assert_eq!(Migrations::from_toml("", "migrations.toml")?.latest_version(), 0);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn latest_version(&self) -> u32 {
         self.list.last().map_or(0, Migration::version)
     }
 
     /// The migration with this version, if this build knows it.
+    ///
+    /// Versions start at 1, so `get(v)` is `self[v - 1]`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), migrate_core::ManifestError> {
+    /// # const TEXT: &str = r#"
+    /// # database = "chatbot.db"
+    /// #
+    /// # [[migration]]
+    /// # version = 1
+    /// # description = "Create users table"
+    /// # sql = "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"
+    /// #
+    /// # [[migration]]
+    /// # version = 2
+    /// # description = "Index users by name"
+    /// # sql = "CREATE INDEX idx_users_name ON users(name)"
+    /// # "#;
+    /// let migrations = migrate_core::Migrations::from_toml(TEXT, "migrations.toml")?;
+    /// assert_eq!(migrations.get(2).map(|m| m.description()), Some("Index users by name"));
+    /// assert_eq!(migrations.get(2), Some(&migrations[1]));
+    /// assert!(migrations.get(0).is_none());
+    /// assert!(migrations.get(3).is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn get(&self, version: u32) -> Option<&Migration> {
         // Versions are 1..=N in order, so the index is version - 1.
         let index = usize::try_from(version).ok()?.checked_sub(1)?;

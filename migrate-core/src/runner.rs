@@ -25,6 +25,12 @@ use crate::{Error, Migration};
 
 /// How long to wait for another connection's write lock by default. Long
 /// enough for other processes to finish ordinary migrations at start-up.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(migrate_core::DEFAULT_BUSY_TIMEOUT, std::time::Duration::from_secs(30));
+/// ```
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Longest statement text quoted in messages.
@@ -34,6 +40,44 @@ const QUOTE_LEN: usize = 80;
 const LIBRARY: &str = concat!("migrate-core ", env!("CARGO_PKG_VERSION"));
 
 /// A disagreement between the database's record and this build's list.
+///
+/// Found by [`Migrator::status`] (in [`Status::problems`]); `apply` refuses
+/// to run while there is any, with [`Error::Inconsistent`]. Displayed, each
+/// says what to do about it.
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::rusqlite::Connection;
+/// use migrate_core::{Migration, Migrator, Problem};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let users = Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT)"]);
+/// let tickets = Migration::new(2, "Create tickets table", ["CREATE TABLE tickets (id INTEGER)"]);
+/// let mut conn = Connection::open_in_memory()?;
+/// Migrator::new(&[users.clone(), tickets]).apply(&mut conn)?;
+///
+/// // An older build, which only has version 1.
+/// let older = [users];
+/// let problems = Migrator::new(&older).status(&conn)?.problems;
+/// assert_eq!(problems, [Problem::UnknownVersion {
+///     version: 2,
+///     description: Some("Create tickets table".to_owned()),
+/// }]);
+/// assert!(problems[0].to_string().starts_with(
+///     "the database records version 2 (\"Create tickets table\") which this build does not know"
+/// ));
+///
+/// // A build whose version 1 was edited after it ran.
+/// let edited = [Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT, name TEXT)"])];
+/// let problems = Migrator::new(&edited).status(&conn)?.problems;
+/// assert!(problems.contains(&Problem::Modified {
+///     version: 1,
+///     description: "Create users table".to_owned(),
+/// }));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
     /// The database records a version this build does not have: it was
@@ -97,7 +141,33 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Where a database stands against a list of migrations.
+/// Where a database stands against a list of migrations: see
+/// [`Migrator::status`].
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::rusqlite::Connection;
+/// use migrate_core::{Migration, Migrator};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let list = [
+///     Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"]),
+///     Migration::new(2, "Index users by name", ["CREATE INDEX idx_users_name ON users(name)"]),
+/// ];
+/// let migrator = Migrator::new(&list);
+/// let mut conn = Connection::open_in_memory()?;
+/// migrator.target(Some(1)).apply(&mut conn)?;
+///
+/// let status = migrator.status(&conn)?;
+/// assert_eq!(status.current_version, 1);
+/// assert_eq!(status.applied.len(), 1);
+/// assert_eq!(status.applied[0].version, 1);
+/// assert_eq!(status.pending, [2]);
+/// assert!(status.problems.is_empty());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Status {
     /// The highest recorded version, 0 when none is.
@@ -111,6 +181,42 @@ pub struct Status {
 }
 
 /// What `apply` did.
+///
+/// A database migrated by the original Python tool has rows without a
+/// checksum; the first `apply` adopts them, recording this build's
+/// checksums, and then applies what is pending.
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::rusqlite::Connection;
+/// use migrate_core::{Migration, Migrator};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let list = [
+///     Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"]),
+///     Migration::new(2, "Index users by name", ["CREATE INDEX idx_users_name ON users(name)"]),
+/// ];
+/// // A database the Python tool brought to version 1.
+/// let mut conn = Connection::open_in_memory()?;
+/// conn.execute_batch(
+///     "CREATE TABLE schema_migrations (
+///          version INTEGER PRIMARY KEY,
+///          description TEXT,
+///          applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
+///      );
+///      CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT);
+///      INSERT INTO schema_migrations (version, description) VALUES (1, 'Create users table');",
+/// )?;
+///
+/// let report = Migrator::new(&list).apply(&mut conn)?;
+/// assert_eq!(report.adopted, [1]);
+/// assert_eq!(report.applied.len(), 1);
+/// assert_eq!(report.applied[0].0, 2);
+/// assert_eq!(report.version, 2);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ApplyReport {
     /// The migrations this call applied, with how long each took.
@@ -122,7 +228,27 @@ pub struct ApplyReport {
     pub adopted: Vec<u32>,
 }
 
-/// Progress of `apply`, for callers that show it.
+/// Progress of `apply`, for callers that show it: see
+/// [`Migrator::apply_with`].
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::rusqlite::Connection;
+/// use migrate_core::{Migration, Migrator, Progress};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let list = [Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT)"])];
+/// let mut conn = Connection::open_in_memory()?;
+/// let mut lines = Vec::new();
+/// Migrator::new(&list).apply_with(&mut conn, |progress| match progress {
+///     Progress::Started(m) => lines.push(format!("{} {}...", m.version(), m.description())),
+///     Progress::Finished(m, _took) => lines.push(format!("{} done", m.version())),
+/// })?;
+/// assert_eq!(lines, ["1 Create users table...", "1 done"]);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub enum Progress<'a> {
     /// The migration is about to run.
@@ -131,7 +257,33 @@ pub enum Progress<'a> {
     Finished(&'a Migration, Duration),
 }
 
-/// What a trial run (`apply --dry-run`) found for one pending migration.
+/// What a trial run (`apply --dry-run`) found for one pending migration:
+/// see [`Migrator::trial`].
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::rusqlite::Connection;
+/// use migrate_core::{Migration, Migrator, Trial};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let list = [
+///     Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"]),
+///     Migration::new(2, "Index users by name", ["CREATE INDEX idx_users_name ON users(name)"]),
+/// ];
+/// let mut conn = Connection::open_in_memory()?;
+/// for (version, trial) in Migrator::new(&list).trial(&mut conn)? {
+///     match trial {
+///         Trial::Succeeded(took) => println!("{version}: would succeed ({took:?})"),
+///         Trial::Failed(_, error) => panic!("{version} would fail: {error}"),
+///         Trial::NotTried(why) => println!("{version}: not tried, {why}"),
+///     }
+/// }
+/// // Nothing was applied.
+/// assert_eq!(Migrator::new(&list).current_version(&conn)?, 0);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub enum Trial {
     /// It ran on the real data, in this long, and was rolled back.
@@ -144,6 +296,32 @@ pub enum Trial {
 }
 
 /// Applies a list of migrations and reads a database's state against it.
+///
+/// [`Migrations::migrator`](crate::Migrations::migrator) gives one over an
+/// embedded or parsed list; [`Migrator::new`] one over any slice of
+/// [`Migration`]s. Options are set by chaining, and a migrator is `Copy`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use migrate_core::rusqlite::Connection;
+/// use migrate_core::{Migration, Migrator};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let list = [
+///     Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"]),
+///     Migration::new(2, "Index users by name", ["CREATE INDEX idx_users_name ON users(name)"]),
+/// ];
+/// let migrator = Migrator::new(&list)
+///     .busy_timeout(Duration::from_secs(5))
+///     .applied_by("chatbot 1.4.0");
+/// let mut conn = Connection::open_in_memory()?;
+/// assert_eq!(migrator.apply(&mut conn)?.version, 2);
+/// assert_eq!(migrator.current_version(&conn)?, 2);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Migrator<'m> {
     migrations: &'m [Migration],
@@ -164,6 +342,24 @@ struct State<'m> {
 impl<'m> Migrator<'m> {
     /// A migrator for this list, which must be numbered 1, 2, 3, … as
     /// `embed_migrations!` and [`crate::Migrations::from_toml`] guarantee.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::rusqlite::Connection;
+    /// use migrate_core::{Migration, Migrator};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = [
+    ///     Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"]),
+    ///     Migration::new(2, "Index users by name", ["CREATE INDEX idx_users_name ON users(name)"]),
+    /// ];
+    /// let mut conn = Connection::open_in_memory()?;
+    /// let report = Migrator::new(&list).apply(&mut conn)?;
+    /// assert_eq!(report.version, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(migrations: &'m [Migration]) -> Self {
         Migrator {
             migrations,
@@ -176,13 +372,66 @@ impl<'m> Migrator<'m> {
 
     /// How long to wait for another connection's lock before giving up with
     /// [`Error::Busy`]; [`DEFAULT_BUSY_TIMEOUT`] unless set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use migrate_core::rusqlite::Connection;
+    /// use migrate_core::{Error, Migration, Migrator};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = [
+    ///     Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"]),
+    ///     Migration::new(2, "Index users by name", ["CREATE INDEX idx_users_name ON users(name)"]),
+    /// ];
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("app.db");
+    /// let mut conn = Connection::open(&path)?;
+    ///
+    /// // Another connection holds the write lock.
+    /// let other = Connection::open(&path)?;
+    /// other.execute_batch("BEGIN IMMEDIATE")?;
+    ///
+    /// let migrator = Migrator::new(&list).busy_timeout(Duration::from_millis(100));
+    /// match migrator.apply(&mut conn) {
+    ///     Err(Error::Busy { timeout }) => assert_eq!(timeout, Duration::from_millis(100)),
+    ///     other => panic!("expected Error::Busy, got {other:?}"),
+    /// }
+    ///
+    /// // Once it is released, applying goes ahead.
+    /// other.execute_batch("ROLLBACK")?;
+    /// assert_eq!(migrator.apply(&mut conn)?.version, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
         self
     }
 
-    /// Stops `apply` (and trial runs) after this version (`apply --to N`).
+    /// Stops `apply` (and trial runs) after this version (`apply --to N`);
+    /// `None`, the default, applies everything.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::rusqlite::Connection;
+    /// use migrate_core::{Migration, Migrator};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = [
+    ///     Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"]),
+    ///     Migration::new(2, "Index users by name", ["CREATE INDEX idx_users_name ON users(name)"]),
+    /// ];
+    /// let mut conn = Connection::open_in_memory()?;
+    /// let report = Migrator::new(&list).target(Some(1)).apply(&mut conn)?;
+    /// assert_eq!(report.version, 1);
+    /// assert_eq!(Migrator::new(&list).status(&conn)?.pending, [2]);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn target(mut self, version: Option<u32>) -> Self {
         self.target = version;
@@ -192,7 +441,32 @@ impl<'m> Migrator<'m> {
     /// Applies all pending migrations in one transaction (`apply
     /// --single-transaction`): all of them or none, and one commit (one
     /// fsync) for the batch. Refused when one of them has
-    /// `transaction = false`.
+    /// `transaction = false` ([`Error::NotTransactional`]).
+    ///
+    /// A failure rolls back every migration of the run
+    /// ([`Error::BatchRolledBack`], wrapping the failure).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::rusqlite::Connection;
+    /// use migrate_core::{Error, Migration, Migrator};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = [
+    ///     Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT PRIMARY KEY)"]),
+    ///     Migration::new(2, "Broken", ["CREATE INDEX idx ON no_such_table(x)"]),
+    /// ];
+    /// let mut conn = Connection::open_in_memory()?;
+    /// let err = Migrator::new(&list).single_transaction(true).apply(&mut conn).unwrap_err();
+    /// assert!(matches!(err, Error::BatchRolledBack { .. }));
+    /// assert_eq!(err.version(), Some(2));
+    /// assert_eq!(err.code(), "migration_failed");
+    /// // Version 1 was rolled back too.
+    /// assert_eq!(Migrator::new(&list).current_version(&conn)?, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn single_transaction(mut self, yes: bool) -> Self {
         self.single_transaction = yes;
@@ -202,6 +476,26 @@ impl<'m> Migrator<'m> {
     /// The build recorded as having applied each migration (`applied_by`),
     /// e.g. `"chatbot 1.4.0"`; the code `embed_migrations!` generates sets it
     /// to the embedding crate's name and version.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::rusqlite::Connection;
+    /// use migrate_core::{Migration, Migrator};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = [
+    ///     Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"]),
+    ///     Migration::new(2, "Index users by name", ["CREATE INDEX idx_users_name ON users(name)"]),
+    /// ];
+    /// let mut conn = Connection::open_in_memory()?;
+    /// let migrator = Migrator::new(&list).applied_by("chatbot 1.4.0");
+    /// migrator.apply(&mut conn)?;
+    /// let history = migrator.history(&conn)?;
+    /// assert!(history.iter().all(|row| row.applied_by.as_deref() == Some("chatbot 1.4.0")));
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn applied_by(mut self, build: &'m str) -> Self {
         self.applied_by = build;
@@ -210,24 +504,119 @@ impl<'m> Migrator<'m> {
 
     /// Opens (creating if needed) the database at `path` and applies every
     /// pending migration: the equivalent of the original tool's `init_db()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use migrate_core::{Migration, Migrator};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = [
+    ///     Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"]),
+    ///     Migration::new(2, "Index users by name", ["CREATE INDEX idx_users_name ON users(name)"]),
+    /// ];
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("app.db");
+    /// let migrator = Migrator::new(&list).busy_timeout(Duration::from_secs(5));
+    ///
+    /// let conn = migrator.open(&path)?;
+    /// assert_eq!(migrator.current_version(&conn)?, 2);
+    /// conn.execute("INSERT INTO users (id, name) VALUES ('u1', 'Ann')", [])?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn open(&self, path: impl AsRef<Path>) -> Result<Connection, Error> {
         let mut conn = Connection::open(path).map_err(|e| self.classify(e))?;
         self.apply(&mut conn)?;
         Ok(conn)
     }
 
-    /// Where the database stands. Reads only, in one read transaction.
+    /// Where the database stands. Reads only, in one read transaction; a
+    /// database without `schema_migrations` is at version 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::rusqlite::Connection;
+    /// use migrate_core::{Migration, Migrator};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = [
+    ///     Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"]),
+    ///     Migration::new(2, "Index users by name", ["CREATE INDEX idx_users_name ON users(name)"]),
+    /// ];
+    /// let migrator = Migrator::new(&list);
+    /// let mut conn = Connection::open_in_memory()?;
+    ///
+    /// let status = migrator.status(&conn)?;
+    /// assert_eq!((status.current_version, status.pending), (0, vec![1, 2]));
+    ///
+    /// migrator.apply(&mut conn)?;
+    /// let status = migrator.status(&conn)?;
+    /// assert_eq!((status.current_version, status.pending), (2, vec![]));
+    /// assert!(status.problems.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn status(&self, conn: &Connection) -> Result<Status, Error> {
         let rows = self.read_consistently(conn, tracking::read)?;
         Ok(self.assess(rows))
     }
 
     /// The rows of `schema_migrations`, oldest version first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::rusqlite::Connection;
+    /// use migrate_core::{Migration, Migrator};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = [
+    ///     Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"]),
+    ///     Migration::new(2, "Index users by name", ["CREATE INDEX idx_users_name ON users(name)"]),
+    /// ];
+    /// let migrator = Migrator::new(&list);
+    /// let mut conn = Connection::open_in_memory()?;
+    /// assert!(migrator.history(&conn)?.is_empty());
+    ///
+    /// migrator.apply(&mut conn)?;
+    /// let history = migrator.history(&conn)?;
+    /// assert_eq!(history.len(), 2);
+    /// assert_eq!(history[1].version, 2);
+    /// assert_eq!(history[1].description.as_deref(), Some("Index users by name"));
+    /// assert!(history[1].applied_at.is_some());
+    /// let hex: String = list[1].checksum().iter().map(|b| format!("{b:02x}")).collect();
+    /// assert_eq!(history[1].checksum, Some(hex));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn history(&self, conn: &Connection) -> Result<Vec<AppliedMigration>, Error> {
         self.read_consistently(conn, tracking::read)
     }
 
     /// The database's version: the highest recorded, 0 when none is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::rusqlite::Connection;
+    /// use migrate_core::{Migration, Migrator};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = [
+    ///     Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"]),
+    ///     Migration::new(2, "Index users by name", ["CREATE INDEX idx_users_name ON users(name)"]),
+    /// ];
+    /// let migrator = Migrator::new(&list);
+    /// let mut conn = Connection::open_in_memory()?;
+    /// assert_eq!(migrator.current_version(&conn)?, 0);
+    /// migrator.apply(&mut conn)?;
+    /// assert_eq!(migrator.current_version(&conn)?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn current_version(&self, conn: &Connection) -> Result<i64, Error> {
         Ok(self.read_consistently(conn, tracking::summary)?.max)
     }
@@ -251,6 +640,31 @@ impl<'m> Migrator<'m> {
     }
 
     /// Applies every pending migration in version order; see [`Self::apply_with`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::rusqlite::Connection;
+    /// use migrate_core::{Error, Migration, Migrator};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = [
+    ///     Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT PRIMARY KEY)"]),
+    ///     Migration::new(2, "Index tickets", ["CREATE INDEX idx_tickets_user ON tickets(user)"]),
+    /// ];
+    /// let mut conn = Connection::open_in_memory()?;
+    /// match Migrator::new(&list).apply(&mut conn) {
+    ///     Err(Error::MigrationFailed { version, statement, source, .. }) => {
+    ///         assert_eq!((version, statement), (2, 1));
+    ///         assert!(source.to_string().contains("no such table: main.tickets"));
+    ///     }
+    ///     other => panic!("expected a failed migration, got {other:?}"),
+    /// }
+    /// // Version 1 stays applied; version 2 was rolled back.
+    /// assert_eq!(Migrator::new(&list).current_version(&conn)?, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn apply(&self, conn: &mut Connection) -> Result<ApplyReport, Error> {
         self.apply_with(conn, |_| {})
     }
@@ -264,6 +678,33 @@ impl<'m> Migrator<'m> {
     /// ones stay. Refuses to start, changing nothing, when the database
     /// records versions this build does not know, skipped one it does, or
     /// ran a migration whose SQL has since been edited.
+    ///
+    /// `conn` must not be inside a transaction ([`Error::InTransaction`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::rusqlite::Connection;
+    /// use migrate_core::{Migration, Migrator, Progress};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = [
+    ///     Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"]),
+    ///     Migration::new(2, "Index users by name", ["CREATE INDEX idx_users_name ON users(name)"]),
+    /// ];
+    /// let mut conn = Connection::open_in_memory()?;
+    /// let mut started = Vec::new();
+    /// let mut finished = Vec::new();
+    /// let report = Migrator::new(&list).apply_with(&mut conn, |progress| match progress {
+    ///     Progress::Started(m) => started.push(m.version()),
+    ///     Progress::Finished(m, took) => finished.push((m.version(), took)),
+    /// })?;
+    /// assert_eq!(started, [1, 2]);
+    /// assert_eq!(finished, report.applied);
+    /// assert_eq!(report.version, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn apply_with(
         &self,
         conn: &mut Connection,
@@ -479,6 +920,30 @@ impl<'m> Migrator<'m> {
     /// that the edited SQL is what should count as having run. Returns the
     /// versions whose checksum changed. Refuses while the database records
     /// versions this build does not know or skipped one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::rusqlite::Connection;
+    /// use migrate_core::{Error, Migration, Migrator, Problem};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut conn = Connection::open_in_memory()?;
+    /// let original = [Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT)"])];
+    /// Migrator::new(&original).apply(&mut conn)?;
+    ///
+    /// // The SQL was edited afterwards (here, a comment added).
+    /// let edited = [Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT) -- UUIDs"])];
+    /// let migrator = Migrator::new(&edited);
+    /// assert!(matches!(migrator.status(&conn)?.problems[..], [Problem::Modified { version: 1, .. }]));
+    /// assert!(matches!(migrator.apply(&mut conn), Err(Error::Inconsistent { .. })));
+    ///
+    /// // Accept the edited SQL as what ran.
+    /// assert_eq!(migrator.repair(&mut conn)?, [1]);
+    /// assert!(migrator.status(&conn)?.problems.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn repair(&self, conn: &mut Connection) -> Result<Vec<u32>, Error> {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -517,6 +982,32 @@ impl<'m> Migrator<'m> {
     /// (`migrate baseline`), for a database whose schema was made before it
     /// used this tool. Refuses when anything is recorded already. The caller
     /// checks the schema first (see [`crate::Migrations::baseline`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::rusqlite::Connection;
+    /// use migrate_core::{Error, Migration, Migrator};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = [
+    ///     Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"]),
+    ///     Migration::new(2, "Index users by name", ["CREATE INDEX idx_users_name ON users(name)"]),
+    /// ];
+    /// // A database whose users table was made before it used migrations.
+    /// let mut conn = Connection::open_in_memory()?;
+    /// conn.execute_batch("CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)")?;
+    ///
+    /// let migrator = Migrator::new(&list);
+    /// migrator.baseline(&mut conn, 1)?;
+    /// assert_eq!(migrator.current_version(&conn)?, 1);
+    /// assert_eq!(migrator.apply(&mut conn)?.applied.len(), 1);
+    ///
+    /// let err = migrator.baseline(&mut conn, 1).unwrap_err();
+    /// assert!(matches!(err, Error::AlreadyTracked { version: 2 }));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn baseline(&self, conn: &mut Connection, version: u32) -> Result<(), Error> {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -558,6 +1049,37 @@ impl<'m> Migrator<'m> {
     /// afterwards. Each migration is tried on what the ones before it did.
     /// Migrations with `transaction = false` are not tried, nor any after
     /// one that was not tried or that failed (they may depend on it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::rusqlite::Connection;
+    /// use migrate_core::{Migration, Migrator, Trial};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = [
+    ///     Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT)"]),
+    ///     Migration::new(2, "Emails are unique", ["CREATE UNIQUE INDEX idx_users_email ON users(email)"]),
+    ///     Migration::new(3, "Add name to users", ["ALTER TABLE users ADD COLUMN name TEXT"]),
+    /// ];
+    /// let migrator = Migrator::new(&list);
+    /// let mut conn = Connection::open_in_memory()?;
+    /// migrator.target(Some(1)).apply(&mut conn)?;
+    /// conn.execute_batch(
+    ///     "INSERT INTO users VALUES ('u1', 'ann@example.com'), ('u2', 'ann@example.com')",
+    /// )?;
+    ///
+    /// // Version 2 would fail on this data, so version 3 is not tried.
+    /// let trials = migrator.trial(&mut conn)?;
+    /// assert!(matches!(&trials[0], (2, Trial::Failed(_, e)) if e.code() == "migration_failed"));
+    /// assert!(matches!(trials[1], (3, Trial::NotTried(_))));
+    ///
+    /// // Nothing changed.
+    /// assert_eq!(migrator.current_version(&conn)?, 1);
+    /// assert!(conn.prepare("SELECT name FROM users").is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn trial(&self, conn: &mut Connection) -> Result<Vec<(u32, Trial)>, Error> {
         if !conn.is_autocommit() {
             return Err(Error::InTransaction);

@@ -26,6 +26,26 @@ pub struct SchemaObject {
 
 /// A database's schema: every object but SQLite's own and the tracking
 /// table, in a stable order.
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::rusqlite::Connection;
+/// use migrate_core::schema::{Schema, SchemaObject};
+///
+/// # fn main() -> Result<(), migrate_core::rusqlite::Error> {
+/// let conn = Connection::open_in_memory()?;
+/// conn.execute_batch("CREATE TABLE users (id TEXT PRIMARY KEY); CREATE INDEX i ON users(id)")?;
+/// let schema = Schema::read(&conn)?;
+/// let names: Vec<(&str, &str)> =
+///     schema.objects.iter().map(|o| (o.kind.as_str(), o.name.as_str())).collect();
+/// // SQLite's own objects (the primary key's `sqlite_autoindex_users_1`) are left out.
+/// assert_eq!(names, [("index", "i"), ("table", "users")]);
+/// assert_eq!(schema.objects[0].table, "users");
+/// assert_eq!(schema.objects[0].sql.as_deref(), Some("CREATE INDEX i ON users(id)"));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Schema {
     /// The objects, sorted by kind then name.
@@ -33,7 +53,28 @@ pub struct Schema {
 }
 
 impl Schema {
-    /// Reads the schema of the `main` database of `conn`.
+    /// Reads the schema of the `main` database of `conn`. `schema_migrations`
+    /// is left out: it is the record, not the application's schema.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::rusqlite::Connection;
+    /// use migrate_core::schema::Schema;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut conn = Connection::open_in_memory()?;
+    /// assert_eq!(Schema::read(&conn)?, Schema::default());
+    ///
+    /// let list = [migrate_core::Migration::new(1, "Create t", ["CREATE TABLE t (x)"])];
+    /// migrate_core::Migrator::new(&list).apply(&mut conn)?;
+    /// let schema = Schema::read(&conn)?;
+    /// assert_eq!(schema.objects.len(), 1);
+    /// assert_eq!(schema.objects[0].name, "t");
+    /// assert_eq!(schema.objects[0].sql.as_deref(), Some("CREATE TABLE t (x)"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn read(conn: &Connection) -> rusqlite::Result<Schema> {
         let mut stmt = conn.prepare_cached(OBJECTS)?;
         let mut objects = stmt
@@ -52,6 +93,30 @@ impl Schema {
 
     /// The fingerprint of this schema: SHA-256 over the sorted digests of
     /// its objects, so it depends on neither their order nor their layout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::rusqlite::Connection;
+    /// use migrate_core::schema::Schema;
+    ///
+    /// # fn main() -> Result<(), migrate_core::rusqlite::Error> {
+    /// let a = Connection::open_in_memory()?;
+    /// a.execute_batch("CREATE TABLE t (x INT, y TEXT); CREATE TABLE u (z);")?;
+    /// let b = Connection::open_in_memory()?;
+    /// b.execute_batch("CREATE TABLE u (z);\nCREATE TABLE t (x INT,  -- the key\n    y TEXT);")?;
+    ///
+    /// // Other whitespace and comments, created in another order: same fingerprint.
+    /// assert_eq!(Schema::read(&a)?.fingerprint(), Schema::read(&b)?.fingerprint());
+    ///
+    /// b.execute_batch("CREATE INDEX j ON t(y)")?;
+    /// assert_ne!(Schema::read(&a)?.fingerprint(), Schema::read(&b)?.fingerprint());
+    ///
+    /// // Displayed as 64 hexadecimal digits.
+    /// assert_eq!(Schema::read(&a)?.fingerprint().to_string().len(), 64);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn fingerprint(&self) -> Fingerprint {
         let digests = self
             .objects
@@ -62,7 +127,31 @@ impl Schema {
     }
 
     /// The schema as SQL a person can read: one `CREATE` statement per object,
-    /// tables first.
+    /// tables first, each as SQLite stores it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::rusqlite::Connection;
+    /// use migrate_core::schema::Schema;
+    ///
+    /// # fn main() -> Result<(), migrate_core::rusqlite::Error> {
+    /// let conn = Connection::open_in_memory()?;
+    /// conn.execute_batch(
+    ///     "CREATE TABLE users (id TEXT PRIMARY KEY);
+    ///      CREATE INDEX idx_users_id ON users(id);
+    ///      CREATE VIEW ids AS SELECT id FROM users;
+    ///      ALTER TABLE users ADD COLUMN name TEXT;",
+    /// )?;
+    /// assert_eq!(
+    ///     Schema::read(&conn)?.to_sql(),
+    ///     "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT);\n\
+    ///      CREATE INDEX idx_users_id ON users(id);\n\
+    ///      CREATE VIEW ids AS SELECT id FROM users;\n",
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_sql(&self) -> String {
         let rank = |kind: &str| match kind {
             "table" => 0,
@@ -114,6 +203,23 @@ pub struct Fingerprinter {
 impl Fingerprinter {
     /// The fingerprint of `conn`'s schema now; equal to
     /// `Schema::read(conn)?.fingerprint()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::rusqlite::Connection;
+    /// use migrate_core::schema::{Fingerprinter, Schema};
+    ///
+    /// # fn main() -> Result<(), migrate_core::rusqlite::Error> {
+    /// let conn = Connection::open_in_memory()?;
+    /// let mut fingerprinter = Fingerprinter::default();
+    /// for sql in ["CREATE TABLE t (x)", "INSERT INTO t VALUES (1)", "CREATE INDEX i ON t(x)"] {
+    ///     conn.execute_batch(sql)?;
+    ///     assert_eq!(fingerprinter.fingerprint(&conn)?, Schema::read(&conn)?.fingerprint());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn fingerprint(&mut self, conn: &Connection) -> rusqlite::Result<Fingerprint> {
         let cookie: i64 = conn.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
         if let Some((seen, fingerprint)) = self.last
@@ -151,7 +257,21 @@ impl Fingerprinter {
 const OBJECTS: &str = "SELECT type, name, tbl_name, sql FROM sqlite_master \
      WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name != 'schema_migrations'";
 
-/// SHA-256 of a normalised schema.
+/// SHA-256 of a normalised schema; displayed as 64 lower-case hexadecimal
+/// digits.
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::schema::Schema;
+///
+/// let empty = Schema::default().fingerprint();
+/// assert_eq!(
+///     empty.to_string(),
+///     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", // SHA-256 of nothing
+/// );
+/// assert_eq!(format!("{empty:?}"), format!("Fingerprint({empty})"));
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Fingerprint(pub [u8; 32]);
 
@@ -170,6 +290,21 @@ impl fmt::Debug for Fingerprint {
 /// The statement with comments removed and runs of whitespace outside
 /// quoted text collapsed to one space, so that layout and comments do not
 /// change a fingerprint.
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::schema::normalize_sql;
+///
+/// assert_eq!(
+///     normalize_sql("CREATE TABLE t (\r\n    a TEXT DEFAULT 'x  -- y', -- note\n\tb /* why */ INT\n)"),
+///     "CREATE TABLE t ( a TEXT DEFAULT 'x  -- y', b INT )",
+/// );
+/// // Quoted names keep their spaces.
+/// assert_eq!(normalize_sql("CREATE  TABLE \"a  b\"  (x)"), "CREATE TABLE \"a  b\" (x)");
+/// // Whitespace is collapsed, not removed: a space where there was none counts.
+/// assert_ne!(normalize_sql("CREATE TABLE t (x)"), normalize_sql("CREATE TABLE t ( x )"));
+/// ```
 pub fn normalize_sql(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
     let mut chars = sql.chars().peekable();

@@ -16,6 +16,15 @@ pub(crate) fn skip_trivia(mut s: &str) -> &str {
 }
 
 /// True when `sql` holds no statement: only whitespace, `;` and comments.
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::sql::is_blank;
+///
+/// assert!(is_blank("  -- nothing yet\n /* later */ ;"));
+/// assert!(!is_blank("-- users\nCREATE TABLE users (id)"));
+/// ```
 pub fn is_blank(sql: &str) -> bool {
     skip_trivia(sql).is_empty()
 }
@@ -82,6 +91,15 @@ pub(crate) fn first_statement(sql: &str) -> &str {
 
 /// A statement shortened to one line for messages: comments and runs of
 /// whitespace collapsed, cut at `max` characters.
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::sql::one_line;
+///
+/// assert_eq!(one_line("-- users\nCREATE TABLE users (\n    id TEXT\n)", 80), "CREATE TABLE users ( id TEXT )");
+/// assert_eq!(one_line("SELECT 123456789", 8), "SELECT …");
+/// ```
 pub fn one_line(sql: &str, max: usize) -> String {
     let collapsed = skip_trivia(sql)
         .split_whitespace()

@@ -33,7 +33,47 @@ const EXTRA: [(&str, &str); 4] = [
     ("applied_by", "TEXT"),
 ];
 
-/// One row of `schema_migrations`.
+/// One row of `schema_migrations`, as [`Migrator::history`] and
+/// [`Status::applied`] return it.
+///
+/// [`Migrator::history`]: crate::Migrator::history
+/// [`Status::applied`]: crate::Status::applied
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::rusqlite::Connection;
+/// use migrate_core::{Migration, Migrator};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let list = [
+///     Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT)"]),
+///     Migration::new(2, "Create tickets table", ["CREATE TABLE tickets (id INTEGER)"]),
+/// ];
+/// // Version 1 recorded by the original Python tool, which had no checksums.
+/// let mut conn = Connection::open_in_memory()?;
+/// conn.execute_batch(
+///     "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT,
+///          applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);
+///      CREATE TABLE users (id TEXT);
+///      INSERT INTO schema_migrations (version, description) VALUES (1, 'Create users table');",
+/// )?;
+/// let migrator = Migrator::new(&list).applied_by("chatbot 1.4.0");
+/// let old = &migrator.history(&conn)?[0];
+/// assert_eq!((old.version, old.checksum.as_deref()), (1, None));
+///
+/// migrator.apply(&mut conn)?;
+/// let history = migrator.history(&conn)?;
+/// // Version 1 was adopted: it has a checksum now, and kept its description and time.
+/// assert!(history[0].checksum.is_some());
+/// assert_eq!(history[0].applied_at, old.applied_at);
+/// assert_eq!(history[0].applied_by, None);
+/// // Version 2 was applied by this build.
+/// assert_eq!(history[1].applied_by.as_deref(), Some("chatbot 1.4.0"));
+/// assert!(history[1].duration_ms.is_some());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AppliedMigration {
     /// The version recorded.

@@ -13,7 +13,7 @@ use crate::manifest::{Diagnostic, Location, Manifest};
 use crate::schema::{Fingerprint, Fingerprinter, Schema};
 use crate::{Error, Migration, Migrator};
 
-/// What the proof produced.
+/// What the proof produced: see [`prove`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proof {
     /// The schema's fingerprint after each version: index 0 is version 1.
@@ -22,7 +22,7 @@ pub struct Proof {
     pub schema: Schema,
 }
 
-/// A migration SQLite rejected during the proof.
+/// A migration SQLite rejected during the proof: see [`prove`].
 #[derive(Debug)]
 pub struct Rejection {
     /// The version being applied when it failed (0: before any).
@@ -36,6 +36,43 @@ pub struct Rejection {
 
 /// Applies `migrations` one version at a time to a fresh in-memory database
 /// and fingerprints the schema after each.
+///
+/// This is what `embed_migrations!` and [`Migrations::from_toml`] run; the
+/// fingerprints become [`Migrations::expected_schema`] and the schema
+/// [`Migrations::final_schema`].
+///
+/// [`Migrations::from_toml`]: crate::Migrations::from_toml
+/// [`Migrations::expected_schema`]: crate::Migrations::expected_schema
+/// [`Migrations::final_schema`]: crate::Migrations::final_schema
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::verify::prove;
+/// use migrate_core::Migration;
+///
+/// let users = Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT PRIMARY KEY)"]);
+/// let list = [
+///     users.clone(),
+///     Migration::new(2, "Add the admin", ["INSERT INTO users VALUES ('admin')"]),
+///     Migration::new(3, "Index users", ["CREATE INDEX idx_users_id ON users(id)"]),
+/// ];
+/// let proof = prove(&list).unwrap();
+/// assert_eq!(proof.fingerprints.len(), 3);
+/// assert_eq!(proof.fingerprints[0], proof.fingerprints[1]); // data only: same schema
+/// assert_ne!(proof.fingerprints[1], proof.fingerprints[2]);
+/// assert_eq!(
+///     proof.schema.to_sql(),
+///     "CREATE TABLE users (id TEXT PRIMARY KEY);\nCREATE INDEX idx_users_id ON users(id);\n",
+/// );
+///
+/// // A statement SQLite rejects, with a suggestion for the typo.
+/// let list = [users, Migration::new(2, "Index users", ["CREATE INDEX idx_users_id ON userz(id)"])];
+/// let rejection = prove(&list).unwrap_err();
+/// assert_eq!(rejection.version, 2);
+/// assert_eq!(rejection.error.code(), "migration_failed");
+/// assert_eq!(rejection.hint.as_deref(), Some("did you mean `users`?"));
+/// ```
 pub fn prove(migrations: &[Migration]) -> Result<Proof, Box<Rejection>> {
     let plain = |version: u32| {
         move |error: rusqlite::Error| {
@@ -73,6 +110,37 @@ pub fn prove(migrations: &[Migration]) -> Result<Proof, Box<Rejection>> {
 /// [`prove`] for a parsed manifest, with a rejection turned into a
 /// diagnostic that points at the statement in `migrations.toml` (or in its
 /// `sql_file`); `text` is the manifest's text.
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::manifest::{parse, Location};
+/// use migrate_core::verify::prove_manifest;
+///
+/// let text = r#"[[migration]]
+/// version = 1
+/// description = "Create users table"
+/// sql = """
+/// CREATE TABLE users (
+///     id TEXT PRIMARY KEY,
+///     name TEXT,,
+///     email TEXT
+/// )"""
+/// "#;
+/// let manifest = parse(text).unwrap(); // valid TOML, valid list
+/// let diagnostic = prove_manifest(&manifest, text).unwrap_err();
+/// assert_eq!(diagnostic.location, Location { line: 7, column: 15 });
+/// assert_eq!(
+///     diagnostic.render("migrations.toml"),
+///     "migrations.toml:7:15: version 1 (\"Create users table\") fails at statement 1 \
+///      `CREATE TABLE users ( id TEXT PRIMARY KEY, name TEXT,, email TEXT )` \
+///      (line 3 of the statement): near \",\": syntax error",
+/// );
+///
+/// let fixed = text.replace(",,", ",");
+/// let proof = prove_manifest(&parse(&fixed).unwrap(), &fixed).unwrap();
+/// assert_eq!(proof.fingerprints.len(), 1);
+/// ```
 pub fn prove_manifest(manifest: &Manifest, text: &str) -> Result<Proof, Diagnostic> {
     prove(&manifest.migrations).map_err(|r| diagnose(manifest, text, &r))
 }

@@ -26,12 +26,30 @@
 //! With the `cli` feature, your own binary can offer the same `migrate`
 //! commands (`status`, `apply`, `check`, …) over its embedded migrations:
 //!
-//! ```ignore
+//! ```no_run
+//! # /*
 //! migrate::embed_migrations!();
+//! # */
+//! # migrate::embed_migrations!("../migrations.toml");
 //!
+//! # #[cfg(feature = "cli")]
 //! fn main() -> std::process::ExitCode {
 //!     migrate::run_cli(&MIGRATIONS)
 //! }
+//! # #[cfg(not(feature = "cli"))]
+//! # fn main() {}
+//! ```
+//!
+//! `run_cli_from` takes the arguments instead of reading the process's (the
+//! first is the program name):
+//!
+//! ```
+//! # migrate::embed_migrations!("../migrations.toml");
+//! # #[cfg(feature = "cli")]
+//! # {
+//! let code = migrate::run_cli_from(["chatbot", "schema"], &MIGRATIONS);
+//! assert_eq!(code, std::process::ExitCode::SUCCESS);
+//! # }
 //! ```
 #![deny(missing_docs)]
 
@@ -55,6 +73,29 @@ pub mod __private {
 /// `embed_migrations!()` reads `migrations.toml` in the crate's directory;
 /// `embed_migrations!("path")` another file, relative to that directory.
 /// Editing the file (or an `sql_file` it names) and rebuilding re-embeds it.
+///
+/// # Examples
+///
+/// ```
+/// // This crate's tests use the repository's migrations.toml, one level up.
+/// migrate::embed_migrations!("../migrations.toml");
+///
+/// # fn main() -> Result<(), migrate::Error> {
+/// // What the build embedded and proved.
+/// assert!(MIGRATIONS.latest_version() > 1);
+/// assert_eq!(MIGRATIONS.get(1).unwrap().description(), "Create users table");
+/// assert_eq!(MIGRATIONS.default_database(), Some("chatbot.db"));
+/// assert!(MIGRATIONS.final_schema().starts_with("CREATE TABLE "));
+/// assert!(MIGRATIONS.build().starts_with("migrate "));
+///
+/// // Applying it on a connection you already have.
+/// let mut conn = migrate::rusqlite::Connection::open_in_memory()?;
+/// let report = MIGRATIONS.apply(&mut conn)?;
+/// assert_eq!(report.version, i64::from(MIGRATIONS.latest_version()));
+/// assert!(MIGRATIONS.check(&conn)?.is_clean());
+/// # Ok(())
+/// # }
+/// ```
 #[macro_export]
 macro_rules! embed_migrations {
     () => {
