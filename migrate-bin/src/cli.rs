@@ -295,6 +295,12 @@ where
     match execute(&command, &path, migrations, &migrator, timeout) {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
+            // Every wait of a command is --busy-timeout, whichever layer
+            // noticed the lock (some do not know the timeout in force).
+            let failure = match failure {
+                Failure::Runner(Error::Busy { .. }) => Failure::Runner(Error::Busy { timeout }),
+                other => other,
+            };
             tracing::error!("{}: {failure}", path.display());
             let version = match &failure {
                 Failure::Runner(e) => e.version(),
@@ -312,12 +318,15 @@ where
     }
 }
 
-/// Why a command failed: the runner's error, or a problem with the path.
+/// Why a command failed: the runner's error, a problem with the path, or
+/// a file given to `restore` that is not a backup.
 #[derive(Debug)]
 enum Failure {
     Path(String),
     Usage(String),
     Runner(Error),
+    /// The backup file (named first in the message) and what is wrong with it.
+    Backup(Box<(PathBuf, Error)>),
 }
 
 impl std::fmt::Display for Failure {
@@ -325,6 +334,7 @@ impl std::fmt::Display for Failure {
         match self {
             Failure::Path(msg) | Failure::Usage(msg) => f.write_str(msg),
             Failure::Runner(e) => e.fmt(f),
+            Failure::Backup(b) => write!(f, "{}: {}", b.0.display(), b.1),
         }
     }
 }
@@ -342,12 +352,13 @@ impl Failure {
             Failure::Path(_) => "path",
             Failure::Usage(_) => "usage",
             Failure::Runner(e) => e.code(),
+            Failure::Backup(b) => b.1.code(),
         }
     }
 
     fn exit_code(&self) -> u8 {
         match self {
-            Failure::Path(_) => 1,
+            Failure::Path(_) | Failure::Backup(..) => 1,
             Failure::Usage(_) => 2,
             Failure::Runner(e) => exit_code(e),
         }
@@ -486,8 +497,16 @@ fn execute(
     };
     match command {
         Command::Check => {
+            // The record and the schema are read in one read transaction,
+            // whose lock is taken here, waiting for --busy-timeout (the
+            // reads inside it then need no lock of their own).
             conn.busy_timeout(timeout).map_err(opening)?;
-            let report = migrations.check(&conn)?;
+            let snapshot = conn.unchecked_transaction().map_err(opening)?;
+            snapshot
+                .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+                .map_err(opening)?;
+            let report = migrations.check(&snapshot)?;
+            snapshot.commit().map_err(opening)?;
             output::check(path, migrations, &report);
             return Ok(if report.is_clean() { 0 } else { 3 });
         }
@@ -590,7 +609,7 @@ fn restore(file: &Path, yes: bool, path: &Path, timeout: Duration) -> Result<u8,
     }
     // Check the backup before asking anything.
     let backup = migrate_core::backup::open_backup(file, timeout)
-        .map_err(|e| Failure::Path(format!("{}: {e}", file.display())))?;
+        .map_err(|e| Failure::Backup(Box::new((file.to_path_buf(), e))))?;
     drop(backup);
     confirm(
         yes,

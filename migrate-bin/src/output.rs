@@ -6,7 +6,8 @@
 //! `check`, `apply` and `apply --dry-run` print one JSON document each (the
 //! shapes are documented in the README and fixed by snapshot tests), other
 //! commands print one `{"message": …}` document per line, and errors are a
-//! JSON document on stderr with a stable `code`. A closed pipe
+//! JSON document on stderr with a stable `code` (and the `backup` `apply`
+//! took before it failed, if it took one). A closed pipe
 //! (`migrate history | head`) is not an error.
 
 use std::cell::{Cell, RefCell};
@@ -33,8 +34,10 @@ pub struct Mode {
 
 thread_local! {
     static MODE: Cell<Mode> = const { Cell::new(Mode { json: false, quiet: false }) };
-    /// The backup `apply` took, for its JSON document.
+    /// The backup `apply` took, for its JSON document (or its error's).
     static BACKUP: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// A migration's "Applying …" line waits for its end.
+    static LINE_OPEN: Cell<bool> = const { Cell::new(false) };
     /// The spinner of the migration running now, if any.
     static SPINNER: RefCell<Option<Spinner>> = const { RefCell::new(None) };
 }
@@ -87,6 +90,9 @@ pub fn failure(
     version: Option<u32>,
 ) {
     stop_spinner();
+    if LINE_OPEN.with(|open| open.replace(false)) {
+        out(&format!("{}\n", paint(RED, "failed")));
+    }
     let text = if mode().json {
         let mut error = json!({
             "code": code,
@@ -96,6 +102,9 @@ pub fn failure(
         });
         if let Some(v) = version {
             error["version"] = json!(v);
+        }
+        if let Some(backup) = BACKUP.with(|b| b.borrow().clone()) {
+            error["backup"] = json!(backup);
         }
         format!(
             "{}\n",
@@ -130,7 +139,10 @@ fn ms(d: Duration) -> f64 {
 pub fn line(text: &str) {
     let mode = mode();
     if mode.json {
-        out_json(&json!({ "message": text }));
+        // One document per line, as documented: `restore` prints two.
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{}", json!({ "message": text }));
+        let _ = stdout.flush();
     } else if !mode.quiet {
         out(&format!("{text}\n"));
     }
@@ -163,12 +175,14 @@ pub fn progress(event: Progress<'_>) {
                 m.version(),
                 m.description()
             ));
+            LINE_OPEN.with(|open| open.set(true));
             if std::io::stdout().is_terminal() {
                 SPINNER.with(|s| *s.borrow_mut() = Some(Spinner::start()));
             }
         }
         Progress::Finished(_, took) => {
             stop_spinner();
+            LINE_OPEN.with(|open| open.set(false));
             out(&format!("{} in {}\n", paint(GREEN, "done"), duration(took)));
         }
     }
