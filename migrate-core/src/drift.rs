@@ -324,7 +324,8 @@ impl Migrations {
         conn: &Connection,
         version: u32,
     ) -> Result<Vec<Difference>, Error> {
-        let live = Schema::read(conn).map_err(|e| Error::from_sqlite(e, Default::default()))?;
+        let live =
+            Schema::read(conn).map_err(|e| Error::from_sqlite(e, crate::DEFAULT_BUSY_TIMEOUT))?;
         if self.expected_schema(version) == Some(live.fingerprint()) {
             return Ok(Vec::new());
         }

@@ -308,6 +308,30 @@ impl Error {
         }
     }
 
+    /// SQLite's own error behind this one, if there is one (the error of a
+    /// failed statement, or of opening, locking or reading).
+    ///
+    /// ```
+    /// use migrate_core::{Migration, Migrator, rusqlite};
+    ///
+    /// let list = [Migration::new(1, "Typo", ["CREATE TABLEX t (x)"])];
+    /// let mut conn = rusqlite::Connection::open_in_memory()?;
+    /// let error = Migrator::new(&list).apply(&mut conn).unwrap_err();
+    /// assert!(matches!(
+    ///     error.sqlite_error(),
+    ///     Some(rusqlite::Error::SqlInputError { .. })
+    /// ));
+    /// # Ok::<(), rusqlite::Error>(())
+    /// ```
+    pub fn sqlite_error(&self) -> Option<&rusqlite::Error> {
+        match self {
+            Error::MigrationFailed { source, .. } => Some(source),
+            Error::BatchRolledBack { source } => source.sqlite_error(),
+            Error::Sqlite(e) => Some(e),
+            _ => None,
+        }
+    }
+
     /// The version of the migration the error concerns, if one does.
     ///
     /// # Examples
