@@ -14,6 +14,7 @@ use std::fmt;
 use rusqlite::Connection;
 
 use crate::schema::{Schema, SchemaObject, normalize_sql};
+use crate::sql::one_line;
 use crate::{Error, Migrations, Migrator, Problem, Status};
 
 /// One way a live schema differs from the schema of its version.
@@ -458,9 +459,10 @@ fn compare(
                     out.push(Difference {
                         kind: kind.clone(),
                         name: name.clone(),
+                        // Compared normalised, shown as written (on one line).
                         change: Change::Changed {
-                            expected: a,
-                            found: b,
+                            expected: one_line(o.sql.as_deref().unwrap_or(""), 500),
+                            found: one_line(found.sql.as_deref().unwrap_or(""), 500),
                         },
                     });
                 } else {

@@ -287,9 +287,10 @@ impl fmt::Debug for Fingerprint {
     }
 }
 
-/// The statement with comments removed and runs of whitespace outside
-/// quoted text collapsed to one space, so that layout and comments do not
-/// change a fingerprint.
+/// The statement with comments removed, runs of whitespace outside quoted
+/// text collapsed to one space, and no space next to `(`, `)` or `,`, so
+/// that layout and comments do not change a fingerprint (a table made by
+/// hand as `t(x INT,y INT)` is the same as `t ( x INT, y INT )`).
 ///
 /// # Examples
 ///
@@ -298,12 +299,13 @@ impl fmt::Debug for Fingerprint {
 ///
 /// assert_eq!(
 ///     normalize_sql("CREATE TABLE t (\r\n    a TEXT DEFAULT 'x  -- y', -- note\n\tb /* why */ INT\n)"),
-///     "CREATE TABLE t ( a TEXT DEFAULT 'x  -- y', b INT )",
+///     "CREATE TABLE t(a TEXT DEFAULT 'x  -- y',b INT)",
 /// );
 /// // Quoted names keep their spaces.
-/// assert_eq!(normalize_sql("CREATE  TABLE \"a  b\"  (x)"), "CREATE TABLE \"a  b\" (x)");
-/// // Whitespace is collapsed, not removed: a space where there was none counts.
-/// assert_ne!(normalize_sql("CREATE TABLE t (x)"), normalize_sql("CREATE TABLE t ( x )"));
+/// assert_eq!(normalize_sql("CREATE  TABLE \"a  b\"  (x)"), "CREATE TABLE \"a  b\"(x)");
+/// // Spacing around parentheses and commas does not count; words do.
+/// assert_eq!(normalize_sql("CREATE TABLE t (x)"), normalize_sql("CREATE TABLE t( x )"));
+/// assert_ne!(normalize_sql("CREATE TABLE t (x)"), normalize_sql("CREATE TABLE t (x INT)"));
 /// ```
 pub fn normalize_sql(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
@@ -328,7 +330,8 @@ pub fn normalize_sql(sql: &str) -> String {
         } else if c.is_whitespace() {
             pending_space = true;
         } else {
-            if pending_space && !out.is_empty() {
+            let tight = |c: char| matches!(c, '(' | ')' | ',');
+            if pending_space && !out.ends_with(tight) && !tight(c) && !out.is_empty() {
                 out.push(' ');
             }
             pending_space = false;
@@ -358,11 +361,15 @@ mod tests {
     fn layout_and_comments_outside_quotes_do_not_matter() {
         assert_eq!(
             normalize_sql("CREATE TABLE t (\n    a TEXT DEFAULT 'x  -- y',\r\n\tb INT -- note\n)"),
-            "CREATE TABLE t ( a TEXT DEFAULT 'x  -- y', b INT )"
+            "CREATE TABLE t(a TEXT DEFAULT 'x  -- y',b INT)"
         );
         assert_eq!(
             normalize_sql("CREATE /* why */ TABLE \"a  b\" (x)"),
-            "CREATE TABLE \"a  b\" (x)"
+            "CREATE TABLE \"a  b\"(x)"
+        );
+        assert_eq!(
+            normalize_sql("CREATE INDEX i ON tickets ( user )"),
+            normalize_sql("CREATE INDEX i ON tickets(user)")
         );
     }
 
