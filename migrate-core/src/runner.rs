@@ -780,21 +780,8 @@ impl<'m> Migrator<'m> {
         progress: &mut impl FnMut(Progress<'_>),
     ) -> Result<ApplyReport, Error> {
         let mut report = ApplyReport::default();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.classify(e))?;
-        tracking::ensure(&tx).map_err(|e| self.reclassify(e))?;
-        let state = self.locked_state(&tx)?;
-        report.version = state.version;
-        if state.adopt {
-            report.adopted = self.adopt(&tx)?;
-        }
-        let pending: Vec<&Migration> = self
-            .migrations
-            .iter()
-            .skip_while(|m| i64::from(m.version()) <= state.version)
-            .take_while(|m| self.target.is_none_or(|t| m.version() <= t))
-            .collect();
+        let (tx, state) = self.lock(conn, &mut report)?;
+        let pending: Vec<&Migration> = self.pending_after(state.version).collect();
         if let Some(m) = pending.iter().find(|m| !m.is_transactional()) {
             return Err(Error::NotTransactional {
                 version: m.version(),
@@ -818,6 +805,34 @@ impl<'m> Migrator<'m> {
         Ok(report)
     }
 
+    /// Takes the write lock (`BEGIN IMMEDIATE`) and reads, under it, where
+    /// the database stands: creates or completes the tracking table, and
+    /// adopts rows without checksums (noted in `report`).
+    fn lock<'c>(
+        &self,
+        conn: &'c mut Connection,
+        report: &mut ApplyReport,
+    ) -> Result<(rusqlite::Transaction<'c>, State<'m>), Error> {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.classify(e))?;
+        tracking::ensure(&tx).map_err(|e| self.reclassify(e))?;
+        let state = self.locked_state(&tx)?;
+        report.version = state.version;
+        if state.adopt {
+            report.adopted = self.adopt(&tx)?;
+        }
+        Ok((tx, state))
+    }
+
+    /// The migrations after `version`, up to the target.
+    fn pending_after(&self, version: i64) -> impl Iterator<Item = &'m Migration> + '_ {
+        self.migrations
+            .iter()
+            .skip_while(move |m| i64::from(m.version()) <= version)
+            .take_while(|m| self.target.is_none_or(|t| m.version() <= t))
+    }
+
     fn apply_pending(
         &self,
         conn: &mut Connection,
@@ -827,15 +842,7 @@ impl<'m> Migrator<'m> {
         let mut report = ApplyReport::default();
         loop {
             // Decide what is pending only while holding the write lock.
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(|e| self.classify(e))?;
-            tracking::ensure(&tx).map_err(|e| self.reclassify(e))?;
-            let state = self.locked_state(&tx)?;
-            report.version = state.version;
-            if state.adopt {
-                report.adopted = self.adopt(&tx)?;
-            }
+            let (tx, state) = self.lock(conn, &mut report)?;
             let Some(migration) = state.next else {
                 tx.commit().map_err(|e| self.classify(e))?;
                 return Ok(report);
@@ -1096,12 +1103,7 @@ impl<'m> Migrator<'m> {
             let mut outcomes = Vec::new();
             let mut failed = false;
             let mut skipped = false;
-            let pending = self
-                .migrations
-                .iter()
-                .skip_while(|m| i64::from(m.version()) <= state.version)
-                .take_while(|m| self.target.is_none_or(|t| m.version() <= t));
-            for m in pending {
+            for m in self.pending_after(state.version) {
                 let outcome = if failed {
                     Trial::NotTried("an earlier migration would fail")
                 } else if skipped {
