@@ -1419,3 +1419,81 @@ fn help_mentions_schema() {
         .code(0)
         .stdout(predicate::str::contains("no database needed"));
 }
+
+// ---------------------------------------------------------------------------
+// Verbosity and the log file
+
+#[test]
+fn verbose_logs_each_statement_with_its_duration_to_stderr() {
+    let (_dir, db) = temp_db();
+    let run = migrate(REPO, &db, &["-v", "apply", "--to", "2"]);
+    assert_eq!(run.code, Some(0), "{run}");
+    // Each statement of migration 2, with its version, number and duration.
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    let statement = |needle: &str| {
+        lines
+            .iter()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no log line with {needle:?}:\n{}", run.stderr))
+            .to_string()
+    };
+    let index = statement("CREATE INDEX idx_messages_from ON messages(_from)");
+    assert!(index.contains("DEBUG"), "{index}");
+    assert!(index.contains("version=2"), "{index}");
+    assert!(index.contains("statement=2"), "{index}");
+    assert!(index.contains("elapsed_ms="), "{index}");
+    assert!(statement("applied \"Create messages table\"").contains("elapsed_ms="));
+    assert!(
+        !run.stderr.contains('\u{1b}'),
+        "no colour when not on a terminal"
+    );
+    // Without -v, nothing is logged.
+    let (_dir2, db2) = temp_db();
+    let quiet_log = migrate(REPO, &db2, &["apply", "--to", "2"]);
+    quiet_log.expect_success();
+    assert_eq!(quiet_log.stderr, "");
+}
+
+#[test]
+fn the_log_file_is_appended_to_run_after_run() {
+    let (dir, db) = temp_db();
+    let log = dir.path().join("chatbot_log.log");
+    let log_arg = log.to_str().expect("utf-8 path");
+    migrate(REPO, &db, &["--log-file", log_arg, "apply", "--to", "1"]).expect_success();
+    let first = std::fs::read_to_string(&log).expect("log written");
+    assert!(first.contains("applying \"Create users table\""), "{first}");
+    assert!(first.contains("CREATE TABLE users"), "{first}");
+    migrate(REPO, &db, &["--log-file", log_arg, "apply", "--to", "2"]).expect_success();
+    let second = std::fs::read_to_string(&log).expect("log written");
+    assert!(second.starts_with(&first), "appended, not rewritten");
+    assert!(
+        second.contains("applied \"Create messages table\""),
+        "{second}"
+    );
+    assert!(!second.contains('\u{1b}'), "no colour codes in the file");
+
+    // A log file that cannot be opened is an error before anything runs.
+    let run = migrate(
+        REPO,
+        &db,
+        &["--log-file", "/nonexistent-dir/x.log", "apply"],
+    );
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(run.stderr.contains("cannot open the log file"), "{run}");
+    assert_eq!(versions(&db), [1, 2]);
+}
+
+#[test]
+fn quiet_prints_only_results_and_errors() {
+    let (_dir, db) = temp_db();
+    let run = migrate(REPO, &db, &["-q", "apply"]);
+    run.expect_success();
+    assert_eq!(run.stdout, "", "nothing but results: {run}");
+    assert_eq!(versions(&db).len(), 15);
+    let version = migrate(REPO, &db, &["-q", "version"]);
+    assert_eq!(version.stdout, "15\n");
+    // Errors still show.
+    let bad = migrate(REPO, &db.with_file_name("nowhere/x.db"), &["-q", "apply"]);
+    assert_eq!(bad.code, Some(1), "{bad}");
+    assert!(bad.stderr.contains("does not exist"), "{bad}");
+}
