@@ -1497,3 +1497,46 @@ fn quiet_prints_only_results_and_errors() {
     assert_eq!(bad.code, Some(1), "{bad}");
     assert!(bad.stderr.contains("does not exist"), "{bad}");
 }
+
+// ---------------------------------------------------------------------------
+// On a terminal: colour (unless NO_COLOR) and the spinner
+
+#[test]
+fn colour_on_a_terminal_and_never_with_no_color() {
+    let (_dir, db) = temp_db();
+    migrate(REPO, &db, &["apply", "--to", "3"]).expect_success();
+    let Some(run) = migrate_tests::migrate_on_terminal(REPO, &db, &["status"], "") else {
+        return;
+    };
+    assert_eq!(run.code, Some(0), "{run}");
+    // Applied versions green, pending yellow.
+    assert!(run.stdout.contains("\u{1b}[32m"), "{run}");
+    assert!(run.stdout.contains("\u{1b}[33m"), "{run}");
+
+    let line = format!("NO_COLOR=1 '{REPO}' --database '{}' status", db.display());
+    let plain = migrate_tests::command("/usr/bin/script")
+        .args(["--quiet", "--return", "--command", &line, "/dev/null"])
+        .output()
+        .expect("run script");
+    let stdout = String::from_utf8_lossy(&plain.stdout);
+    assert!(stdout.contains("Pending (12):"), "{stdout}");
+    assert!(!stdout.contains('\u{1b}'), "NO_COLOR: {stdout:?}");
+}
+
+#[test]
+fn a_migration_running_over_a_second_gets_a_spinner_on_a_terminal() {
+    let (_dir, db) = temp_db();
+    let long = env!("CARGO_BIN_EXE_fixture-long");
+    let Some(run) = migrate_tests::migrate_on_terminal(long, &db, &["apply", "--no-backup"], "")
+    else {
+        return;
+    };
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(run.stdout.contains("running for"), "{run}");
+    assert!(run.stdout.contains("Applied 2 migrations"), "{run}");
+    // Not on a terminal: no spinner.
+    let (_dir2, db2) = temp_db();
+    let piped = migrate(long, &db2, &["apply"]);
+    piped.expect_success();
+    assert!(!piped.stdout.contains("running for"), "{piped}");
+}

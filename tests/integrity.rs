@@ -16,7 +16,7 @@ use migrate_core::Migrations;
 use migrate_tests::rusqlite::Connection;
 use migrate_tests::{
     REPO_MIGRATIONS, Run, bytes, column_names, command, count, dir_entries, is_timestamp, migrate,
-    objects, open, recorded, rows, tables, versions,
+    migrate_on_terminal, objects, open, recorded, rows, tables, versions,
 };
 use tempfile::TempDir;
 
@@ -232,31 +232,6 @@ fn migrate_with_input(bin: &str, db: &Path, args: &[&str], input: &str) -> Run {
     let _ = stdin.write_all(input.as_bytes());
     drop(stdin);
     Run::from(child.wait_with_output().expect("wait for migrate"))
-}
-
-/// Runs `bin --database db ARGS…` on a pseudo-terminal through util-linux
-/// `script`, typing `input`; `None` (and a note) where there is no `script`.
-/// Everything the process writes arrives on stdout, the terminal's echo too.
-fn migrate_on_terminal(bin: &str, db: &Path, args: &[&str], input: &str) -> Option<Run> {
-    let script = Path::new("/usr/bin/script");
-    if !script.exists() {
-        eprintln!("note: no /usr/bin/script to run `migrate` on a terminal; not tested here");
-        return None;
-    }
-    let line = format!("'{bin}' --database '{}' {}", db.display(), args.join(" "));
-    let mut child = command(script.to_str().expect("utf-8 path"))
-        .args(["--quiet", "--return", "--command", &line, "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run script");
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let _ = stdin.write_all(input.as_bytes());
-    drop(stdin);
-    Some(Run::from(
-        child.wait_with_output().expect("wait for script"),
-    ))
 }
 
 // ---------------------------------------------------------------------------

@@ -4,8 +4,9 @@
 //! The tests name their binaries with `env!("CARGO_BIN_EXE_fixture-…")`, which
 //! only integration tests see, so helpers here take the binary's path.
 
+use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 pub use migrate_core::rusqlite;
 use migrate_core::rusqlite::{Connection, OpenFlags};
@@ -256,4 +257,29 @@ pub fn is_timestamp(text: &str) -> bool {
             13 | 16 => *c == b':',
             _ => c.is_ascii_digit(),
         })
+}
+
+/// Runs `bin --database db ARGS…` on a pseudo-terminal through util-linux
+/// `script`, typing `input`; `None` (and a note) where there is no `script`.
+/// Everything the process writes arrives on stdout, the terminal's echo too.
+pub fn migrate_on_terminal(bin: &str, db: &Path, args: &[&str], input: &str) -> Option<Run> {
+    let script = Path::new("/usr/bin/script");
+    if !script.exists() {
+        eprintln!("note: no /usr/bin/script to run `migrate` on a terminal; not tested here");
+        return None;
+    }
+    let line = format!("'{bin}' --database '{}' {}", db.display(), args.join(" "));
+    let mut child = command(script.to_str().expect("utf-8 path"))
+        .args(["--quiet", "--return", "--command", &line, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run script");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let _ = stdin.write_all(input.as_bytes());
+    drop(stdin);
+    Some(Run::from(
+        child.wait_with_output().expect("wait for script"),
+    ))
 }
