@@ -53,9 +53,12 @@ impl Engine for Core {
 
     fn apply(&mut self, name: &str, conn: &mut Connection) -> Result<(), String> {
         match name {
-            "migrate-core" => {
+            "migrate-core" | "migrate-core-single-transaction" => {
                 let list = self.list()?;
-                let report = Migrator::new(list).apply(conn).map_err(|e| e.to_string())?;
+                let report = Migrator::new(list)
+                    .single_transaction(name == "migrate-core-single-transaction")
+                    .apply(conn)
+                    .map_err(|e| e.to_string())?;
                 if report.applied.len() != list.len() {
                     return Err(format!("applied {} migrations", report.applied.len()));
                 }
@@ -142,6 +145,9 @@ impl Proc {
 /// The contenders applying every migration to an empty database.
 const APPLIERS: &[(&str, Proc)] = &[
     ("migrate-core", Proc::Core),
+    // `apply --single-transaction`: the same, every migration in one
+    // transaction, like rusqlite_migration and floor-one-transaction.
+    ("migrate-core-single-transaction", Proc::Core),
     ("refinery", Proc::Refinery),
     ("rusqlite_migration", Proc::RusqliteMigration),
     ("floor-per-migration", Proc::Core),
@@ -238,7 +244,8 @@ compare: migrate-core against refinery, rusqlite_migration and plain-rusqlite fl
   --samples K            samples per contender for `apply` (default by N; also COMPARE_SAMPLES)
   --check-samples K      samples per check (default 41, quick 15)
   --apply-once           apply N migrations once with the one contender of --only, print
-                         the time and exit (for strace -f -c -e trace=fsync,fdatasync)
+                         the time and exit (for strace -f -c -e trace=fsync,fdatasync);
+                         builds its worker only if missing
   --no-build             do not (re)build the worker processes
   --floors-in-workers    also run the floors in each worker (as floor-...@refinery and
                          floor-...@rusqlite_migration), to see what the process and its
@@ -455,7 +462,10 @@ pub fn main() {
         let Some((package, bin)) = p.worker() else {
             continue;
         };
-        if o.build && !o.apply_once {
+        // `--apply-once` runs under strace: build only a missing worker
+        // (run it once before tracing), so that cargo's own system calls
+        // stay out of the count.
+        if o.build && (!o.apply_once || !worker_binary(bin).exists()) {
             build_worker(package);
         }
         let mut process = Process::Remote(spawn_worker(bin, &o.dir));
@@ -469,6 +479,9 @@ pub fn main() {
         procs.insert(p, process);
     }
 
+    // Before measuring: the build already happened, and someone may edit
+    // the sources while this runs.
+    let source = source_state();
     let started_load = loadavg();
     let started = Instant::now();
     let mut samples: Samples = BTreeMap::new();
@@ -614,7 +627,14 @@ pub fn main() {
         }
     }
     let elapsed = started.elapsed();
-    let report = report(&o, &sqlite, &samples, &started_load, elapsed.as_secs_f64());
+    let report = report(
+        &o,
+        &sqlite,
+        &source,
+        &samples,
+        &started_load,
+        elapsed.as_secs_f64(),
+    );
     println!("{report}");
     if let Some(out) = &o.out {
         std::fs::write(out, &report).expect("write the report");
@@ -716,6 +736,9 @@ fn source_state() -> String {
         None => "not in a git checkout".to_owned(),
         Some(head) => {
             let dirty = git(&["status", "--porcelain", "--", "migrate-core"]).unwrap_or_default();
+            let last =
+                git(&["log", "-1", "--format=%h %s", "--", "migrate-core"]).unwrap_or_default();
+            let head = format!("{head} (last change to migrate-core: {last})");
             if dirty.is_empty() {
                 format!("commit {head}, unmodified")
             } else {
@@ -735,16 +758,23 @@ fn loadavg() -> String {
         .unwrap_or_else(|_| "?".to_owned())
 }
 
-fn report(o: &Options, sqlite: &str, samples: &Samples, load: &str, secs: f64) -> String {
+fn report(
+    o: &Options,
+    sqlite: &str,
+    source: &str,
+    samples: &Samples,
+    load: &str,
+    secs: f64,
+) -> String {
     let mut r = String::new();
     let (version, rest) = sqlite.split_once('|').unwrap_or((sqlite, ""));
-    let source = rest.split('|').next().unwrap_or("");
+    let source_id = rest.split('|').next().unwrap_or("");
     let _ = writeln!(r, "Command: `{}`", o.command);
     let _ = writeln!(r, "Machine: {}.", machine());
-    let _ = writeln!(r, "migrate-core: {}.", source_state());
+    let _ = writeln!(r, "migrate-core: {source}.");
     let _ = writeln!(
         r,
-        "SQLite {version} ({source}), the same archive in every process; \
+        "SQLite {version} ({source_id}), the same archive in every process; \
          load average {load} at the start, {} at the end; {secs:.0} s.",
         loadavg()
     );
