@@ -109,8 +109,9 @@ pub(crate) fn tables_to_check(
         return Ok(None);
     }
     let mut check = BTreeSet::new();
+    // Looked up by name (a hash lookup in SQLite), not by scanning the schema.
     let mut exists = conn.prepare_cached(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND lower(name) = ?1",
+        "SELECT name FROM pragma_table_list(?1) WHERE schema = 'main' AND type = 'table'",
     )?;
     for table in &w.child {
         match exists
@@ -128,28 +129,26 @@ pub(crate) fn tables_to_check(
             None => {}
         }
     }
-    // Children of a changed parent: tables whose definition names it (a
-    // cheap text scan), confirmed by their foreign-key list.
-    let mut mentions = conn.prepare_cached(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%' || ?1 || '%' \
-         ESCAPE '\\'",
+    if w.parent.is_empty() {
+        return Ok(Some(check));
+    }
+    // Children of a changed parent: among the tables that declare any
+    // foreign key (one text scan of the schema for all parents), those whose
+    // foreign-key list names one of them.
+    let mut with_keys = conn.prepare_cached(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%references%'",
     )?;
-    let mut references = conn.prepare_cached(
-        "SELECT 1 FROM pragma_foreign_key_list(?1) WHERE lower(\"table\") = ?2 LIMIT 1",
-    )?;
-    for parent in &w.parent {
-        // LIKE is case-insensitive for ASCII; escape its wildcards.
-        let pattern = parent
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let candidates: Vec<String> = mentions
-            .query_map([pattern], |r| r.get(0))?
+    let candidates: Vec<String> = with_keys
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut parents_of =
+        conn.prepare_cached("SELECT DISTINCT lower(\"table\") FROM pragma_foreign_key_list(?1)")?;
+    for child in candidates {
+        let parents: Vec<String> = parents_of
+            .query_map([&child], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        for child in candidates {
-            if references.exists(rusqlite::params![child, parent])? {
-                check.insert(child);
-            }
+        if parents.iter().any(|p| w.parent.contains(p)) {
+            check.insert(child);
         }
     }
     Ok(Some(check))

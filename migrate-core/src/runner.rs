@@ -618,6 +618,10 @@ impl<'m> Migrator<'m> {
     /// # }
     /// ```
     pub fn current_version(&self, conn: &Connection) -> Result<i64, Error> {
+        // Three rows by key in the usual case; every row otherwise.
+        if let Some(state) = self.keyed_state(conn) {
+            return Ok(state.version);
+        }
         Ok(self.read_consistently(conn, tracking::summary)?.max)
     }
 
@@ -780,7 +784,7 @@ impl<'m> Migrator<'m> {
         progress: &mut impl FnMut(Progress<'_>),
     ) -> Result<ApplyReport, Error> {
         let mut report = ApplyReport::default();
-        let (tx, state) = self.lock(conn, &mut report)?;
+        let (tx, state) = self.lock(conn, &mut report, false)?;
         let pending: Vec<&Migration> = self.pending_after(state.version).collect();
         if let Some(m) = pending.iter().find(|m| !m.is_transactional()) {
             return Err(Error::NotTransactional {
@@ -808,14 +812,23 @@ impl<'m> Migrator<'m> {
     /// Takes the write lock (`BEGIN IMMEDIATE`) and reads, under it, where
     /// the database stands: creates or completes the tracking table, and
     /// adopts rows without checksums (noted in `report`).
+    ///
+    /// After the first look of a run (`verified`), the table's shape and
+    /// the full count are known good, and one keyed read suffices unless it
+    /// sees something unexpected.
     fn lock<'c>(
         &self,
         conn: &'c mut Connection,
         report: &mut ApplyReport,
+        verified: bool,
     ) -> Result<(rusqlite::Transaction<'c>, State<'m>), Error> {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.classify(e))?;
+        if let Some(state) = verified.then(|| self.keyed_state(&tx)).flatten() {
+            report.version = state.version;
+            return Ok((tx, state));
+        }
         tracking::ensure(&tx).map_err(|e| self.reclassify(e))?;
         let state = self.locked_state(&tx)?;
         report.version = state.version;
@@ -840,9 +853,11 @@ impl<'m> Migrator<'m> {
         progress: &mut impl FnMut(Progress<'_>),
     ) -> Result<ApplyReport, Error> {
         let mut report = ApplyReport::default();
+        let mut verified = false;
         loop {
             // Decide what is pending only while holding the write lock.
-            let (tx, state) = self.lock(conn, &mut report)?;
+            let (tx, state) = self.lock(conn, &mut report, verified)?;
+            verified = true;
             let Some(migration) = state.next else {
                 tx.commit().map_err(|e| self.classify(e))?;
                 return Ok(report);
@@ -1200,17 +1215,25 @@ impl<'m> Migrator<'m> {
     }
 
     /// The database's version when one statement shows that nothing is to
-    /// do: the lowest version 1 and the highest one this build knows, the
-    /// newest row's chain equal to this build's (its chain was computed over
-    /// every version before it when it was written, so no applied migration
-    /// was edited since), and nothing pending up to the target. It reads
-    /// three rows by key, whatever the length of the history. `None` sends
-    /// the caller the long way, which reads every row, names what is wrong,
-    /// and applies what is pending (also when the table is missing or has an
-    /// older shape, which makes this statement fail to prepare). A row
-    /// deleted by hand since is not seen here; `status` and `check` read
-    /// every row and name it.
+    /// do; see [`Self::keyed_state`].
     fn up_to_date(&self, conn: &Connection) -> Option<i64> {
+        self.keyed_state(conn)
+            .filter(|state| state.next.is_none())
+            .map(|state| state.version)
+    }
+
+    /// Where the database stands, when one statement can tell: the lowest
+    /// version is 1 and the highest is one this build knows, and the newest
+    /// row's chain equals this build's (its chain was computed over every
+    /// version before it when it was written, so no applied migration was
+    /// edited since). It reads three rows by key, whatever the length of the
+    /// history. `None` sends the caller the long way, which reads every row
+    /// and names what is wrong (also when the table is missing, empty, or
+    /// has an older shape, which makes this statement fail to prepare). It
+    /// cannot see a row deleted by hand from the middle of the history:
+    /// `status`, `check`, and the first look of every `apply` that has work
+    /// to do count the rows and name it.
+    fn keyed_state(&self, conn: &Connection) -> Option<State<'m>> {
         let mut stmt = conn
             .prepare_cached(
                 "SELECT (SELECT version FROM schema_migrations ORDER BY version LIMIT 1), \
@@ -1224,7 +1247,11 @@ impl<'m> Migrator<'m> {
         let latest = self.migrations.last().map_or(0, Migration::version);
         let consistent = min == 1 && version <= latest;
         let chained = chain.as_deref() == Some(hex(&self.chain_at(version)).as_str());
-        (consistent && chained && self.next_after(max).is_none()).then_some(max)
+        (consistent && chained).then(|| State {
+            version: max,
+            next: self.next_after(max),
+            adopt: false,
+        })
     }
 
     /// The migration after `version`, unless the target stops before it.
