@@ -459,3 +459,17 @@ pub fn read_workload(path: &Path) -> io::Result<Workload> {
     }
     Ok(workload)
 }
+
+/// A worker's `main`: reads `--dir DIR` (default: the system temp dir) and
+/// serves `engine` on standard input and output.
+pub fn serve_worker<E: Engine>(engine: E, name: &str) {
+    let mut args = std::env::args().skip(1);
+    let mut dir = std::env::temp_dir();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--dir" => dir = std::path::PathBuf::from(args.next().expect("--dir DIR")),
+            other => panic!("unknown argument {other:?}"),
+        }
+    }
+    Runner::new(engine, &dir, name).expect("temp dir").serve();
+}

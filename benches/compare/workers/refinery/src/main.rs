@@ -2,8 +2,6 @@
 //! linked against the harness's own libsqlite3.a. Speaks the protocol of
 //! `shared/runner.rs` on standard input and output; started by the harness.
 
-use std::path::PathBuf;
-
 use refinery::{Migration, Runner as Refinery};
 use rusqlite::Connection;
 
@@ -11,7 +9,7 @@ use rusqlite::Connection;
 #[allow(dead_code)]
 mod runner;
 
-use runner::{Engine, Runner, Workload};
+use runner::{Engine, Workload, serve_worker};
 
 #[derive(Default)]
 struct RefineryEngine {
@@ -90,15 +88,5 @@ impl Engine for RefineryEngine {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let mut dir = std::env::temp_dir();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--dir" => dir = PathBuf::from(args.next().expect("--dir DIR")),
-            other => panic!("unknown argument {other:?}"),
-        }
-    }
-    Runner::new(RefineryEngine::default(), &dir, "compare-refinery")
-        .expect("temp dir")
-        .serve();
+    serve_worker(RefineryEngine::default(), "compare-refinery");
 }

@@ -3,8 +3,6 @@
 //! protocol of `shared/runner.rs` on standard input and output; started by
 //! the harness.
 
-use std::path::PathBuf;
-
 use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations, SchemaVersion};
 
@@ -12,7 +10,7 @@ use rusqlite_migration::{M, Migrations, SchemaVersion};
 #[allow(dead_code)]
 mod runner;
 
-use runner::{Engine, Runner, Workload};
+use runner::{Engine, Workload, serve_worker};
 
 #[derive(Default)]
 struct RusqliteMigrationEngine {
@@ -84,19 +82,8 @@ impl Engine for RusqliteMigrationEngine {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let mut dir = std::env::temp_dir();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--dir" => dir = PathBuf::from(args.next().expect("--dir DIR")),
-            other => panic!("unknown argument {other:?}"),
-        }
-    }
-    Runner::new(
+    serve_worker(
         RusqliteMigrationEngine::default(),
-        &dir,
         "compare-rusqlite-migration",
-    )
-    .expect("temp dir")
-    .serve();
+    );
 }
