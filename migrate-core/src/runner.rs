@@ -1111,10 +1111,9 @@ impl<'m> Migrator<'m> {
             return Ok(Vec::new());
         }
         self.without_foreign_keys(conn, |conn, watch| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(|e| self.classify(e))?;
-            let state = self.locked_state(&tx)?;
+            // Whatever the lock's look writes (the tracking table, adopted
+            // checksums) is rolled back with the trial.
+            let (tx, state) = self.lock(conn, &mut ApplyReport::default(), false)?;
             let mut outcomes = Vec::new();
             let mut failed = false;
             let mut skipped = false;
