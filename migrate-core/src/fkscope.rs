@@ -5,10 +5,16 @@
 //! that dwarfs a migration that only adds an index. SQLite's authorizer
 //! tells, as each statement is prepared (trigger bodies included), which
 //! tables it writes; only those can hold a new violation as children, and
-//! only the children of those can as parents. Anything the scope cannot
-//! reason about (a PRAGMA, ATTACH) falls back to checking everything.
+//! only the tables referencing those can as parents. Anything the scope
+//! cannot reason about (a PRAGMA, ATTACH) falls back to checking everything.
+//!
+//! Which table references which is read from the schema once per run (the
+//! [`Graph`]) and kept up to date from what each migration created, altered
+//! or dropped, so a run of many migrations does not rescan the schema for
+//! each of them.
 
-use std::collections::BTreeSet;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -22,6 +28,12 @@ pub(crate) struct Written {
     pub child: BTreeSet<String>,
     /// Tables that may have lost rows or keys (as parents).
     pub parent: BTreeSet<String>,
+    /// Tables inserted into by a statement that cannot replace rows by its
+    /// own conflict clause: parents only if their definition says
+    /// `ON CONFLICT REPLACE`.
+    pub inserted: BTreeSet<String>,
+    /// Tables created, altered or dropped: their foreign keys may differ.
+    pub reshaped: BTreeSet<String>,
     /// Tables altered (renamed, or given a column).
     pub altered: BTreeSet<String>,
     /// Something the scope cannot reason about: check every table.
@@ -30,25 +42,47 @@ pub(crate) struct Written {
 
 /// The authorizer's record, shared with the callback SQLite calls.
 #[derive(Debug, Default)]
-pub(crate) struct Watch {
+struct Watch {
     recording: AtomicBool,
     written: Mutex<Written>,
+    /// Tables the statement being prepared inserts into directly (not from
+    /// a trigger), until [`Scope::prepared`] sees its text.
+    inserting: Mutex<BTreeSet<String>>,
 }
 
-impl Watch {
-    /// Installs the authorizer on `conn`; remove it with [`Watch::remove`].
+/// The foreign-key scope of one run: the authorizer recording what each
+/// migration writes, and the graph of which table references which.
+#[derive(Debug)]
+pub(crate) struct Scope {
+    watch: Arc<Watch>,
+    graph: RefCell<Option<Graph>>,
+}
+
+impl Scope {
+    /// Installs the authorizer on `conn`; remove it with [`Scope::remove`].
     /// It replaces any authorizer the caller had set, for the duration.
-    pub fn install(conn: &mut Connection) -> rusqlite::Result<Arc<Watch>> {
+    pub fn install(conn: &mut Connection) -> rusqlite::Result<Scope> {
         let watch = Arc::new(Watch::default());
         let seen = Arc::clone(&watch);
         conn.authorizer(Some(move |ctx: AuthContext<'_>| {
             if seen.recording.load(Ordering::Relaxed) {
-                let mut w = seen.written.lock().unwrap_or_else(PoisonError::into_inner);
-                note(&mut w, &ctx.action);
+                match ctx.action {
+                    // Whether a direct INSERT may replace (delete) rows
+                    // depends on its text, known once it is prepared.
+                    AuthAction::Insert { table_name } if ctx.accessor.is_none() => {
+                        if !table_name.starts_with("sqlite_") {
+                            lock(&seen.inserting).insert(table_name.to_lowercase());
+                        }
+                    }
+                    action => note(&mut lock(&seen.written), &action),
+                }
             }
             Authorization::Allow
         }))?;
-        Ok(watch)
+        Ok(Scope {
+            watch,
+            graph: RefCell::new(None),
+        })
     }
 
     pub fn remove(conn: &mut Connection) {
@@ -57,15 +91,105 @@ impl Watch {
 
     /// Starts recording a migration's statements.
     pub fn begin(&self) {
-        *self.written.lock().unwrap_or_else(PoisonError::into_inner) = Written::default();
-        self.recording.store(true, Ordering::Relaxed);
+        *lock(&self.watch.written) = Written::default();
+        lock(&self.watch.inserting).clear();
+        self.watch.recording.store(true, Ordering::Relaxed);
+    }
+
+    /// Tells the scope the text of the statement just prepared: the tables
+    /// it inserts into are children, and parents too when it may replace
+    /// rows (`INSERT OR REPLACE`, `REPLACE INTO`), which deletes the rows it
+    /// conflicts with, and with them the keys other tables point to.
+    pub fn prepared(&self, sql: &str) {
+        let tables = std::mem::take(&mut *lock(&self.watch.inserting));
+        let replaces = may_replace(sql);
+        let mut w = lock(&self.watch.written);
+        for table in tables {
+            w.child.insert(table.clone());
+            if replaces {
+                w.parent.insert(table);
+            } else {
+                w.inserted.insert(table);
+            }
+        }
     }
 
     /// Stops recording and returns what was written.
     pub fn end(&self) -> Written {
-        self.recording.store(false, Ordering::Relaxed);
-        std::mem::take(&mut *self.written.lock().unwrap_or_else(PoisonError::into_inner))
+        self.watch.recording.store(false, Ordering::Relaxed);
+        let mut w = std::mem::take(&mut *lock(&self.watch.written));
+        // Inserts whose statement text was never seen (prepared again while
+        // running): assume the worst.
+        for table in std::mem::take(&mut *lock(&self.watch.inserting)) {
+            w.child.insert(table.clone());
+            w.parent.insert(table);
+        }
+        w
     }
+
+    /// Forgets the graph: another connection changed the database, or
+    /// changes were rolled back, since it was read.
+    pub fn forget(&self) {
+        self.graph.replace(None);
+    }
+
+    /// The tables whose rows `PRAGMA foreign_key_check` must look at after a
+    /// migration that wrote `w`; `None` means all of them.
+    pub fn tables_to_check(
+        &self,
+        conn: &Connection,
+        w: &Written,
+    ) -> rusqlite::Result<Option<BTreeSet<String>>> {
+        if w.everything {
+            self.forget();
+            return Ok(None);
+        }
+        if w.child.is_empty() && w.parent.is_empty() && w.reshaped.is_empty() {
+            return Ok(Some(BTreeSet::new()));
+        }
+        let mut slot = self.graph.borrow_mut();
+        let graph = match &mut *slot {
+            Some(graph) => graph,
+            empty => empty.insert(Graph::read(conn)?),
+        };
+        for table in &w.reshaped {
+            graph.refresh(conn, table)?;
+            // (A lookup by name in SQLite's schema, no statement to prepare;
+            // false for a view.)
+            if w.altered.contains(table) && !conn.table_exists(Some("main"), table.as_str())? {
+                // Altered, then gone: renamed (a table rebuild's `ALTER
+                // TABLE new RENAME TO old`), and the authorizer does not say
+                // the new name, nor which references the rename rewrote.
+                *slot = None;
+                return Ok(None);
+            }
+        }
+        let mut check = BTreeSet::new();
+        let mut parents: Vec<&String> = w.parent.iter().collect();
+        for table in &w.inserted {
+            if graph.is_parent(table) && graph.replaces(conn, table)? {
+                parents.push(table);
+            }
+        }
+        for parent in parents {
+            check.extend(graph.children_of(parent).cloned());
+        }
+        check.extend(w.child.iter().filter(|t| graph.is_child(t)).cloned());
+        Ok(Some(check))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Whether a statement's text may ask for REPLACE conflict resolution. A
+/// `replace(...)` call or the word in a literal also say yes, which only
+/// costs a check.
+fn may_replace(sql: &str) -> bool {
+    sql.as_bytes()
+        .windows(7)
+        .any(|w| w.eq_ignore_ascii_case(b"replace"))
 }
 
 fn note(w: &mut Written, action: &AuthAction<'_>) {
@@ -75,21 +199,33 @@ fn note(w: &mut Written, action: &AuthAction<'_>) {
         }
     };
     match action {
-        // A new table has no rows, but checking it is free and catches a
-        // foreign key SQLite cannot check at all (a "foreign key mismatch").
-        AuthAction::Insert { table_name } | AuthAction::CreateTable { table_name } => {
-            add(|w| &mut w.child, table_name)
+        // From a trigger's body: its conflict clause is not in the text of
+        // the statement that fired it, so it may replace rows.
+        AuthAction::Insert { table_name } => {
+            add(|w| &mut w.child, table_name);
+            add(|w| &mut w.parent, table_name);
         }
-        AuthAction::Delete { table_name } | AuthAction::DropTable { table_name } => {
-            add(|w| &mut w.parent, table_name)
+        AuthAction::CreateTable { table_name } => {
+            add(|w| &mut w.child, table_name);
+            add(|w| &mut w.reshaped, table_name);
         }
+        AuthAction::DropTable { table_name } => {
+            add(|w| &mut w.parent, table_name);
+            add(|w| &mut w.reshaped, table_name);
+        }
+        AuthAction::Delete { table_name } => add(|w| &mut w.parent, table_name),
         AuthAction::Update { table_name, .. } => {
             add(|w| &mut w.child, table_name);
             add(|w| &mut w.parent, table_name);
         }
+        // Adding, dropping or renaming a column keeps every key a child
+        // points to (SQLite refuses to drop a column that is a key, and
+        // rewrites references to a renamed one); a column added with a
+        // REFERENCES clause and a default can break the table as a child.
+        // Renaming the table is caught as "altered, then gone".
         AuthAction::AlterTable { table_name, .. } => {
             add(|w| &mut w.child, table_name);
-            add(|w| &mut w.parent, table_name);
+            add(|w| &mut w.reshaped, table_name);
             add(|w| &mut w.altered, table_name);
         }
         AuthAction::Pragma { .. } | AuthAction::Attach { .. } | AuthAction::Unknown { .. } => {
@@ -99,57 +235,89 @@ fn note(w: &mut Written, action: &AuthAction<'_>) {
     }
 }
 
-/// The tables whose rows `PRAGMA foreign_key_check` must look at after a
-/// migration that wrote `w`; `None` means all of them.
-pub(crate) fn tables_to_check(
-    conn: &Connection,
-    w: &Written,
-) -> rusqlite::Result<Option<BTreeSet<String>>> {
-    if w.everything {
-        return Ok(None);
-    }
-    let mut check = BTreeSet::new();
-    // Looked up by name (a hash lookup in SQLite), not by scanning the schema.
-    let mut exists = conn.prepare_cached(
-        "SELECT name FROM pragma_table_list(?1) WHERE schema = 'main' AND type = 'table'",
-    )?;
-    for table in &w.child {
-        match exists
-            .query_map([table], |r| r.get::<_, String>(0))?
-            .next()
-            .transpose()?
-        {
-            Some(name) => {
-                check.insert(name);
-            }
-            // Written, then gone: dropped, or renamed (a table rebuild's
-            // `ALTER TABLE new RENAME TO old`), and the authorizer does not
-            // say the new name; its rows must be checked under that name.
-            None if w.altered.contains(table) => return Ok(None),
-            None => {}
-        }
-    }
-    if w.parent.is_empty() {
-        return Ok(Some(check));
-    }
-    // Children of a changed parent: among the tables that declare any
-    // foreign key (one text scan of the schema for all parents), those whose
-    // foreign-key list names one of them.
-    let mut with_keys = conn.prepare_cached(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%references%'",
-    )?;
-    let candidates: Vec<String> = with_keys
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut parents_of =
-        conn.prepare_cached("SELECT DISTINCT lower(\"table\") FROM pragma_foreign_key_list(?1)")?;
-    for child in candidates {
-        let parents: Vec<String> = parents_of
-            .query_map([&child], |r| r.get(0))?
+/// Which table references which, by lower-case name, in schema `main`.
+#[derive(Debug, Default)]
+struct Graph {
+    /// Each table declaring foreign keys, with the tables they reference.
+    parents: HashMap<String, BTreeSet<String>>,
+    /// Each referenced table, with the tables referencing it.
+    children: HashMap<String, BTreeSet<String>>,
+    /// Whether a table's definition may replace rows on a conflict, as far
+    /// as asked.
+    replaces: HashMap<String, bool>,
+}
+
+impl Graph {
+    /// Reads the whole schema: one text scan for the tables that declare
+    /// any foreign key, then their lists.
+    fn read(conn: &Connection) -> rusqlite::Result<Graph> {
+        let mut with_keys = conn.prepare_cached(
+            "SELECT lower(name) FROM sqlite_schema WHERE type = 'table' AND sql LIKE '%references%'",
+        )?;
+        let candidates: Vec<String> = with_keys
+            .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        if parents.iter().any(|p| w.parent.contains(p)) {
-            check.insert(child);
+        let mut graph = Graph::default();
+        for table in candidates {
+            graph.refresh(conn, &table)?;
         }
+        Ok(graph)
     }
-    Ok(Some(check))
+
+    /// Reads `table`'s foreign keys again.
+    fn refresh(&mut self, conn: &Connection, table: &str) -> rusqlite::Result<()> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT DISTINCT lower(\"table\") FROM pragma_foreign_key_list(?1, 'main')",
+        )?;
+        let parents: BTreeSet<String> = stmt
+            .query_map([table], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if let Some(old) = self.parents.remove(table) {
+            for parent in old {
+                if let Some(children) = self.children.get_mut(&parent) {
+                    children.remove(table);
+                }
+            }
+        }
+        for parent in &parents {
+            self.children
+                .entry(parent.clone())
+                .or_default()
+                .insert(table.to_owned());
+        }
+        if !parents.is_empty() {
+            self.parents.insert(table.to_owned(), parents);
+        }
+        self.replaces.remove(table);
+        Ok(())
+    }
+
+    fn is_child(&self, table: &str) -> bool {
+        self.parents.contains_key(table)
+    }
+
+    fn is_parent(&self, table: &str) -> bool {
+        self.children.get(table).is_some_and(|c| !c.is_empty())
+    }
+
+    fn children_of(&self, table: &str) -> impl Iterator<Item = &String> {
+        self.children.get(table).into_iter().flatten()
+    }
+
+    /// Whether `table`'s definition has an `ON CONFLICT REPLACE` clause
+    /// (or the word anywhere in it: a default, a CHECK), which makes a plain
+    /// INSERT delete the rows it conflicts with. Asked only for referenced
+    /// tables, and remembered until the table is reshaped.
+    fn replaces(&mut self, conn: &Connection, table: &str) -> rusqlite::Result<bool> {
+        if let Some(&known) = self.replaces.get(table) {
+            return Ok(known);
+        }
+        let mut stmt = conn.prepare_cached(
+            "SELECT coalesce(max(sql LIKE '%replace%'), 0) FROM sqlite_schema \
+             WHERE type = 'table' AND lower(name) = ?1",
+        )?;
+        let replaces: bool = stmt.query_row([table], |r| r.get(0))?;
+        self.replaces.insert(table.to_owned(), replaces);
+        Ok(replaces)
+    }
 }

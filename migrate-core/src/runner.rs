@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use rusqlite::fallible_iterator::FallibleIterator;
 use rusqlite::{Batch, Connection, TransactionBehavior};
 
-use crate::fkscope::{Watch, Written, tables_to_check};
+use crate::fkscope::{Scope, Written};
 use crate::sql::{controls_transaction, first_statement, one_line, skip_trivia};
 use crate::tracking::{self, AppliedMigration, Record, hex};
 use crate::{Error, Migration};
@@ -332,6 +332,16 @@ pub struct Migrator<'m> {
 }
 
 /// The database's position, as read under the lock.
+/// What a run knows after one of its transactions: see [`Migrator::lock`].
+#[derive(Debug, Clone, Copy)]
+struct Since {
+    /// `PRAGMA data_version` during the transaction: it changes only when
+    /// another connection commits.
+    data_version: i64,
+    /// The version the transaction left the database at.
+    version: i64,
+}
+
 struct State<'m> {
     version: i64,
     next: Option<&'m Migration>,
@@ -733,11 +743,11 @@ impl<'m> Migrator<'m> {
                 ..ApplyReport::default()
             });
         }
-        self.without_foreign_keys(conn, |conn, watch| {
+        self.without_foreign_keys(conn, |conn, scope| {
             if self.single_transaction {
-                self.apply_at_once(conn, watch, &mut progress)
+                self.apply_at_once(conn, scope, &mut progress)
             } else {
-                self.apply_pending(conn, watch, &mut progress)
+                self.apply_pending(conn, scope, &mut progress)
             }
         })
     }
@@ -750,7 +760,7 @@ impl<'m> Migrator<'m> {
     fn without_foreign_keys<T>(
         &self,
         conn: &mut Connection,
-        work: impl FnOnce(&mut Connection, &Watch) -> Result<T, Error>,
+        work: impl FnOnce(&mut Connection, &Scope) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let enforced: bool = conn
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
@@ -759,10 +769,10 @@ impl<'m> Migrator<'m> {
             conn.pragma_update(None, "foreign_keys", false)
                 .map_err(|e| self.classify(e))?;
         }
-        let result = match Watch::install(conn) {
-            Ok(watch) => {
-                let result = work(conn, &watch);
-                Watch::remove(conn);
+        let result = match Scope::install(conn) {
+            Ok(scope) => {
+                let result = work(conn, &scope);
+                Scope::remove(conn);
                 result
             }
             Err(e) => Err(self.classify(e)),
@@ -780,11 +790,11 @@ impl<'m> Migrator<'m> {
     fn apply_at_once(
         &self,
         conn: &mut Connection,
-        watch: &Watch,
+        scope: &Scope,
         progress: &mut impl FnMut(Progress<'_>),
     ) -> Result<ApplyReport, Error> {
         let mut report = ApplyReport::default();
-        let (tx, state) = self.lock(conn, &mut report, false)?;
+        let (tx, state, _) = self.lock(conn, &mut report, None, scope)?;
         let pending: Vec<&Migration> = self.pending_after(state.version).collect();
         if let Some(m) = pending.iter().find(|m| !m.is_transactional()) {
             return Err(Error::NotTransactional {
@@ -798,7 +808,7 @@ impl<'m> Migrator<'m> {
         for m in pending {
             progress(Progress::Started(m));
             let started = Instant::now();
-            run_checked(&tx, m, watch).map_err(batch)?;
+            run_checked(&tx, m, scope).map_err(batch)?;
             self.record(&tx, m, started.elapsed()).map_err(batch)?;
             let took = started.elapsed();
             progress(Progress::Finished(m, took));
@@ -811,23 +821,45 @@ impl<'m> Migrator<'m> {
 
     /// Takes the write lock (`BEGIN IMMEDIATE`) and reads, under it, where
     /// the database stands: creates or completes the tracking table, and
-    /// adopts rows without checksums (noted in `report`).
+    /// adopts rows without checksums (noted in `report`). Returns the
+    /// database's `PRAGMA data_version` too, for the next call's `since`.
     ///
-    /// After the first look of a run (`verified`), the table's shape and
-    /// the full count are known good, and one keyed read suffices unless it
-    /// sees something unexpected.
+    /// After the first look of a run (`since`), the table's shape and the
+    /// full count are known good: when no other connection has committed
+    /// anything since this run's previous transaction (`PRAGMA
+    /// data_version` is unchanged), the database stands where that
+    /// transaction left it and nothing needs reading; otherwise one keyed
+    /// read suffices unless it sees something unexpected.
     fn lock<'c>(
         &self,
         conn: &'c mut Connection,
         report: &mut ApplyReport,
-        verified: bool,
-    ) -> Result<(rusqlite::Transaction<'c>, State<'m>), Error> {
+        since: Option<Since>,
+        scope: &Scope,
+    ) -> Result<(rusqlite::Transaction<'c>, State<'m>, i64), Error> {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.classify(e))?;
-        if let Some(state) = verified.then(|| self.keyed_state(&tx)).flatten() {
-            report.version = state.version;
-            return Ok((tx, state));
+        let data_version: i64 = tx
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
+            .map_err(|e| self.classify(e))?;
+        if let Some(since) = since {
+            let state = if since.data_version == data_version {
+                Some(State {
+                    version: since.version,
+                    next: self.next_after(since.version),
+                    adopt: false,
+                })
+            } else {
+                // Another process changed the database, perhaps its schema.
+                scope.forget();
+                self.keyed_state(&tx)
+            };
+            if let Some(state) = state {
+                report.version = state.version;
+                return Ok((tx, state, data_version));
+            }
         }
         tracking::ensure(&tx).map_err(|e| self.reclassify(e))?;
         let state = self.locked_state(&tx)?;
@@ -835,7 +867,7 @@ impl<'m> Migrator<'m> {
         if state.adopt {
             report.adopted = self.adopt(&tx)?;
         }
-        Ok((tx, state))
+        Ok((tx, state, data_version))
     }
 
     /// The migrations after `version`, up to the target.
@@ -849,15 +881,14 @@ impl<'m> Migrator<'m> {
     fn apply_pending(
         &self,
         conn: &mut Connection,
-        watch: &Watch,
+        scope: &Scope,
         progress: &mut impl FnMut(Progress<'_>),
     ) -> Result<ApplyReport, Error> {
         let mut report = ApplyReport::default();
-        let mut verified = false;
+        let mut since = None;
         loop {
             // Decide what is pending only while holding the write lock.
-            let (tx, state) = self.lock(conn, &mut report, verified)?;
-            verified = true;
+            let (tx, state, data_version) = self.lock(conn, &mut report, since, scope)?;
             let Some(migration) = state.next else {
                 tx.commit().map_err(|e| self.classify(e))?;
                 return Ok(report);
@@ -871,13 +902,13 @@ impl<'m> Migrator<'m> {
             );
             let started = Instant::now();
             if migration.is_transactional() {
-                run_checked(&tx, migration, watch)?;
+                run_checked(&tx, migration, scope)?;
                 self.record(&tx, migration, started.elapsed())?;
                 tx.commit().map_err(|e| self.classify(e))?;
             } else {
                 // Keep the tracking table, release the lock, run bare.
                 tx.commit().map_err(|e| self.classify(e))?;
-                run_checked(conn, migration, watch)?;
+                run_checked(conn, migration, scope)?;
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(|e| self.classify(e))?;
@@ -897,6 +928,10 @@ impl<'m> Migrator<'m> {
             progress(Progress::Finished(migration, took));
             report.applied.push((migration.version(), took));
             report.version = i64::from(migration.version());
+            since = Some(Since {
+                data_version,
+                version: report.version,
+            });
         }
     }
 
@@ -1110,10 +1145,10 @@ impl<'m> Migrator<'m> {
         if state.next.is_none() {
             return Ok(Vec::new());
         }
-        self.without_foreign_keys(conn, |conn, watch| {
+        self.without_foreign_keys(conn, |conn, scope| {
             // Whatever the lock's look writes (the tracking table, adopted
             // checksums) is rolled back with the trial.
-            let (tx, state) = self.lock(conn, &mut ApplyReport::default(), false)?;
+            let (tx, state, _) = self.lock(conn, &mut ApplyReport::default(), None, scope)?;
             let mut outcomes = Vec::new();
             let mut failed = false;
             let mut skipped = false;
@@ -1131,7 +1166,7 @@ impl<'m> Migrator<'m> {
                     // the outer transaction), a failure undone.
                     let started = Instant::now();
                     tx.execute_batch("SAVEPOINT trial")?;
-                    let result = run_checked(&tx, m, watch);
+                    let result = run_checked(&tx, m, scope);
                     let took = started.elapsed();
                     match result {
                         Ok(()) => {
@@ -1140,6 +1175,7 @@ impl<'m> Migrator<'m> {
                         }
                         Err(e) => {
                             tx.execute_batch("ROLLBACK TO trial; RELEASE trial")?;
+                            scope.forget();
                             failed = true;
                             Trial::Failed(took, Box::new(e))
                         }
@@ -1324,19 +1360,19 @@ impl<'m> Migrator<'m> {
 }
 
 /// Runs a migration's statements, then checks the foreign keys they could
-/// have broken, which `watch` saw them write.
-fn run_checked(conn: &Connection, m: &Migration, watch: &Watch) -> Result<(), Error> {
-    watch.begin();
-    let ran = run_statements(conn, m);
-    let written = watch.end();
+/// have broken, which `scope` saw them write.
+fn run_checked(conn: &Connection, m: &Migration, scope: &Scope) -> Result<(), Error> {
+    scope.begin();
+    let ran = run_statements(conn, m, scope);
+    let written = scope.end();
     ran?;
-    check_foreign_keys(conn, m, &written)
+    check_foreign_keys(conn, m, scope, &written)
 }
 
 /// Runs a migration's statements one at a time through SQLite's own parser,
 /// so triggers (`BEGIN ...; ...; END`) and literals holding `;` or `--` work,
 /// and a failure names the statement.
-fn run_statements(conn: &Connection, m: &Migration) -> Result<(), Error> {
+fn run_statements(conn: &Connection, m: &Migration, scope: &Scope) -> Result<(), Error> {
     let mut number = 0;
     for (item_index, item) in m.sql().enumerate() {
         let mut batch = Batch::new(conn, item);
@@ -1374,6 +1410,7 @@ fn run_statements(conn: &Connection, m: &Migration) -> Result<(), Error> {
             };
             number += 1;
             let text = stmt.expanded_sql().unwrap_or_default();
+            scope.prepared(&text);
             let base = cursor;
             if let Some(at) = rest.find(text.as_str()) {
                 cursor += at + text.len();
@@ -1438,7 +1475,12 @@ impl Drop for StatementLog<'_> {
 /// Fails when any row breaks a foreign key, as sqlite.org's procedure asks,
 /// looking only at the tables the migration could have affected (see
 /// [`crate::fkscope`]).
-fn check_foreign_keys(conn: &Connection, m: &Migration, written: &Written) -> Result<(), Error> {
+fn check_foreign_keys(
+    conn: &Connection,
+    m: &Migration,
+    scope: &Scope,
+    written: &Written,
+) -> Result<(), Error> {
     let describe = |row: &rusqlite::Row<'_>| {
         let table: String = row.get(0)?;
         let rowid: Option<i64> = row.get(1)?;
@@ -1449,7 +1491,7 @@ fn check_foreign_keys(conn: &Connection, m: &Migration, written: &Written) -> Re
         })
     };
     let mut violations = Vec::new();
-    match tables_to_check(conn, written)? {
+    match scope.tables_to_check(conn, written)? {
         None => {
             let mut stmt = conn.prepare_cached("PRAGMA foreign_key_check")?;
             for v in stmt.query_map([], describe)? {

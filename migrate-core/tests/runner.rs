@@ -291,3 +291,162 @@ fn a_rebuild_whose_new_table_breaks_a_foreign_key_is_refused() {
     );
     assert_eq!(tables(&conn), ["customers", "legacy", "orders"]);
 }
+
+/// A parent table with a second unique key, so that REPLACE conflict
+/// resolution on it deletes a row other than the one it writes.
+fn accounts() -> Connection {
+    let conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch(
+        "CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT UNIQUE);
+         CREATE TABLE strict_accounts (id INTEGER PRIMARY KEY,
+                                       email TEXT UNIQUE ON CONFLICT REPLACE);
+         CREATE TABLE posts (id INTEGER PRIMARY KEY,
+                             account INTEGER REFERENCES accounts(id),
+                             strict INTEGER REFERENCES strict_accounts(id));
+         CREATE TABLE log (x);
+         INSERT INTO accounts VALUES (1, 'ann@example.com'), (2, 'bob@example.com');
+         INSERT INTO strict_accounts VALUES (1, 'ann@example.com');
+         INSERT INTO posts VALUES (10, 1, NULL), (11, 2, 1);",
+    )
+    .unwrap();
+    conn
+}
+
+#[test]
+fn an_insert_that_replaces_a_referenced_row_is_refused() {
+    // Each deletes an account (or strict account) that a post points to,
+    // through REPLACE conflict resolution, which an INSERT can do.
+    for (sql, broken) in [
+        (
+            "INSERT OR REPLACE INTO accounts VALUES (3, 'ann@example.com')",
+            "posts rowid 10 references a missing accounts row",
+        ),
+        (
+            "REPLACE INTO accounts (id, email) VALUES (3, 'bob@example.com')",
+            "posts rowid 11 references a missing accounts row",
+        ),
+        // The table's own definition replaces on conflict.
+        (
+            "INSERT INTO strict_accounts VALUES (2, 'ann@example.com')",
+            "posts rowid 11 references a missing strict_accounts row",
+        ),
+        // A trigger body replaces; the statement that fires it does not say so.
+        (
+            "CREATE TRIGGER t AFTER INSERT ON log BEGIN
+                 INSERT OR REPLACE INTO accounts VALUES (3, new.x); END;
+             INSERT INTO log VALUES ('bob@example.com')",
+            "posts rowid 11 references a missing accounts row",
+        ),
+    ] {
+        let mut conn = accounts();
+        let error = apply_one(&mut conn, sql).unwrap_err();
+        assert!(error.to_string().contains(broken), "{sql}: {error}");
+        let posts: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM posts WHERE account IN (SELECT id FROM accounts)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(posts, 2, "{sql}: rolled back");
+    }
+    // An insert that replaces nothing, or only a row nobody points to, is fine.
+    for sql in [
+        "INSERT INTO accounts VALUES (3, 'cy@example.com')",
+        "INSERT OR REPLACE INTO accounts VALUES (1, 'ann@example.org')",
+        "INSERT INTO strict_accounts VALUES (2, 'dee@example.com')",
+    ] {
+        let mut conn = accounts();
+        apply_one(&mut conn, sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+}
+
+#[test]
+fn foreign_keys_made_earlier_in_the_run_are_checked() {
+    // Version 2 gives `customers` its first child, in one of two ways;
+    // version 3 deletes a customer it points to. All three run in one
+    // `apply`, and version 1 already wrote to `customers`.
+    for (child, broken) in [
+        (
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, customer INTEGER REFERENCES customers(id));
+             INSERT INTO notes VALUES (1, 2)",
+            "notes rowid 1 references a missing customers row",
+        ),
+        (
+            "ALTER TABLE legacy ADD COLUMN owner INTEGER REFERENCES customers(id);
+             UPDATE legacy SET owner = customer",
+            "legacy rowid 100 references a missing customers row",
+        ),
+    ] {
+        let list = [
+            Migration::new(1, "Add cy", ["INSERT INTO customers VALUES (3, 'cy')"]),
+            Migration::new(2, "Child", [child]),
+            Migration::new(3, "Delete bob", ["DELETE FROM customers WHERE id = 2"]),
+        ];
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);
+             INSERT INTO customers VALUES (1, 'ann'), (2, 'bob');
+             CREATE TABLE legacy (id INTEGER PRIMARY KEY, customer INTEGER);
+             INSERT INTO legacy VALUES (100, 2);",
+        )
+        .unwrap();
+        let error = Migrator::new(&list).apply(&mut conn).unwrap_err();
+        assert_eq!(error.version(), Some(3), "{child}: {error}");
+        assert!(error.to_string().contains(broken), "{child}: {error}");
+        assert_eq!(Migrator::new(&list).current_version(&conn).unwrap(), 2);
+    }
+}
+
+#[test]
+fn what_another_connection_commits_between_two_migrations_is_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shop.db");
+    let list = [
+        Migration::new(
+            1,
+            "Create customers",
+            ["CREATE TABLE customers (id INTEGER PRIMARY KEY)"],
+        ),
+        Migration::new(2, "Add ann", ["INSERT INTO customers VALUES (1)"]),
+        Migration::new(3, "Remove ann", ["DELETE FROM customers WHERE id = 1"]),
+    ];
+    let mut conn = Connection::open(&path).unwrap();
+    let other = Connection::open(&path).unwrap();
+    // Between versions 1 and 2, another process applies version 2 itself,
+    // and the application gives ann an order.
+    let mut applied = Vec::new();
+    let error = Migrator::new(&list)
+        .apply_with(&mut conn, |p| {
+            if let migrate_core::Progress::Finished(m, _) = p {
+                applied.push(m.version());
+                if m.version() == 1 {
+                    Migrator::new(&list[..2])
+                        .apply(&mut Connection::open(&path).unwrap())
+                        .unwrap();
+                    other
+                        .execute_batch(
+                            "CREATE TABLE orders (id INTEGER PRIMARY KEY,
+                                                  customer INTEGER REFERENCES customers(id));
+                             INSERT INTO orders VALUES (10, 1);",
+                        )
+                        .unwrap();
+                }
+            }
+        })
+        .unwrap_err();
+    // Version 2 was not applied twice (its INSERT would have failed), and
+    // version 3 saw the new child table.
+    assert_eq!(applied, [1]);
+    assert_eq!(error.version(), Some(3), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("orders rowid 10 references a missing customers row"),
+        "{error}"
+    );
+    let customers: i64 = other
+        .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(customers, 1);
+}

@@ -1,0 +1,77 @@
+//! Applies the benchmark workload once, for profiling under
+//! `valgrind --tool=callgrind`, which counts instructions and so compares
+//! the runner with the plain-rusqlite floors reliably on a noisy machine:
+//!
+//! ```sh
+//! cargo build --release -p migrate-core --example apply_profile
+//! valgrind --tool=callgrind --toggle-collect='apply_profile::run' \
+//!     target/release/examples/apply_profile runner 1000
+//! ```
+//!
+//! (`--toggle-collect` counts only the timed part, not parsing and proving
+//! the workload; build with `CARGO_PROFILE_RELEASE_STRIP=false
+//! CARGO_PROFILE_RELEASE_DEBUG=line-tables-only` for function names.)
+//!
+//! Modes: `runner` (one transaction per migration), `single`
+//! (`single_transaction`), `floor` (`BEGIN; ...; COMMIT` per migration, no
+//! bookkeeping), `floor1` (everything in one transaction). The database is
+//! `:memory:` unless a third argument names a file (which must not exist).
+
+#[path = "../benches/workload/mod.rs"]
+mod workload;
+
+use migrate_core::rusqlite::Connection;
+use migrate_core::{Migrations, Migrator};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let mode = args.next().unwrap_or_else(|| "runner".to_owned());
+    let n = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let migrations = Migrations::from_toml(&workload::migrations_toml(n), "profile")?;
+    let mut conn = match args.next() {
+        Some(path) => Connection::open(path)?,
+        None => Connection::open_in_memory()?,
+    };
+    run(&mode, &migrations, &mut conn)
+}
+
+/// What is profiled.
+#[inline(never)]
+fn run(
+    mode: &str,
+    migrations: &Migrations,
+    conn: &mut Connection,
+) -> Result<(), Box<dyn std::error::Error>> {
+    match mode {
+        "runner" => {
+            Migrator::new(migrations).apply(conn)?;
+        }
+        "single" => {
+            Migrator::new(migrations)
+                .single_transaction(true)
+                .apply(conn)?;
+        }
+        "floor" | "floor1" => {
+            let per_migration = mode == "floor";
+            if !per_migration {
+                conn.execute_batch("BEGIN")?;
+            }
+            for m in migrations.iter() {
+                if per_migration {
+                    conn.execute_batch("BEGIN")?;
+                }
+                for sql in m.sql() {
+                    conn.execute_batch(sql)?;
+                }
+                if per_migration {
+                    conn.execute_batch("COMMIT")?;
+                }
+            }
+            if !per_migration {
+                conn.execute_batch("COMMIT")?;
+            }
+        }
+        other => return Err(format!("unknown mode {other:?}").into()),
+    }
+    Ok(())
+}
