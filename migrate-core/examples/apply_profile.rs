@@ -14,8 +14,10 @@
 //!
 //! Modes: `runner` (one transaction per migration), `single`
 //! (`single_transaction`), `floor` (`BEGIN; ...; COMMIT` per migration, no
-//! bookkeeping), `floor1` (everything in one transaction). The database is
+//! bookkeeping), `floor-row` (the same plus a history row of the runner's
+//! shape in each transaction), `floor1` (everything in one transaction). The database is
 //! `:memory:` unless a third argument names a file (which must not exist).
+//! It prints how long the run took.
 
 #[path = "../benches/workload/mod.rs"]
 mod workload;
@@ -32,7 +34,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(path) => Connection::open(path)?,
         None => Connection::open_in_memory()?,
     };
-    run(&mode, &migrations, &mut conn)
+    let started = std::time::Instant::now();
+    run(&mode, &migrations, &mut conn)?;
+    eprintln!("{mode} {n}: {:?}", started.elapsed());
+    Ok(())
 }
 
 /// What is profiled.
@@ -50,6 +55,35 @@ fn run(
             Migrator::new(migrations)
                 .single_transaction(true)
                 .apply(conn)?;
+        }
+        "floor-row" => {
+            // The floor plus a history row like the runner's in each
+            // migration's transaction: what storing the row costs by itself.
+            conn.execute_batch(
+                "CREATE TABLE history (version INTEGER PRIMARY KEY, description TEXT,
+                     applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, checksum TEXT,
+                     chain TEXT, duration_ms REAL, applied_by TEXT)",
+            )?;
+            let digest = "0123456789abcdef".repeat(4);
+            for m in migrations.iter() {
+                conn.execute_batch("BEGIN")?;
+                for sql in m.sql() {
+                    conn.execute_batch(sql)?;
+                }
+                conn.prepare_cached(
+                    "INSERT INTO history (version, description, checksum, chain, \
+                     duration_ms, applied_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(migrate_core::rusqlite::params![
+                    m.version(),
+                    m.description(),
+                    digest,
+                    digest,
+                    0.5,
+                    "migrate-core 0.1.0"
+                ])?;
+                conn.execute_batch("COMMIT")?;
+            }
         }
         "floor" | "floor1" => {
             let per_migration = mode == "floor";

@@ -32,8 +32,11 @@ pub(crate) struct Written {
     /// own conflict clause: parents only if their definition says
     /// `ON CONFLICT REPLACE`.
     pub inserted: BTreeSet<String>,
-    /// Tables created, altered or dropped: their foreign keys may differ.
+    /// Tables created or altered by a statement that says `REFERENCES`:
+    /// their foreign keys may differ.
     pub reshaped: BTreeSet<String>,
+    /// Tables dropped: they reference nothing now.
+    pub dropped: BTreeSet<String>,
     /// Tables altered (renamed, or given a column).
     pub altered: BTreeSet<String>,
     /// Something the scope cannot reason about: check every table.
@@ -45,9 +48,18 @@ pub(crate) struct Written {
 struct Watch {
     recording: AtomicBool,
     written: Mutex<Written>,
-    /// Tables the statement being prepared inserts into directly (not from
-    /// a trigger), until [`Scope::prepared`] sees its text.
-    inserting: Mutex<BTreeSet<String>>,
+    /// What the statement being prepared does whose meaning depends on its
+    /// text, until [`Scope::prepared`] sees it.
+    statement: Mutex<Statement>,
+}
+
+/// See [`Watch::statement`].
+#[derive(Debug, Default)]
+struct Statement {
+    /// Tables it inserts into directly (not from a trigger).
+    inserting: BTreeSet<String>,
+    /// Tables it creates or alters.
+    reshaping: BTreeSet<String>,
 }
 
 /// The foreign-key scope of one run: the authorizer recording what each
@@ -71,10 +83,23 @@ impl Scope {
                     // depends on its text, known once it is prepared.
                     AuthAction::Insert { table_name } if ctx.accessor.is_none() => {
                         if !table_name.starts_with("sqlite_") {
-                            lock(&seen.inserting).insert(table_name.to_lowercase());
+                            lock(&seen.statement)
+                                .inserting
+                                .insert(table_name.to_lowercase());
                         }
                     }
-                    action => note(&mut lock(&seen.written), &action),
+                    action => {
+                        note(&mut lock(&seen.written), &action);
+                        // Whether a new or altered table's foreign keys
+                        // changed depends on the text too.
+                        if let AuthAction::CreateTable { table_name }
+                        | AuthAction::AlterTable { table_name, .. } = action
+                        {
+                            lock(&seen.statement)
+                                .reshaping
+                                .insert(table_name.to_lowercase());
+                        }
+                    }
                 }
             }
             Authorization::Allow
@@ -92,19 +117,22 @@ impl Scope {
     /// Starts recording a migration's statements.
     pub fn begin(&self) {
         *lock(&self.watch.written) = Written::default();
-        lock(&self.watch.inserting).clear();
+        *lock(&self.watch.statement) = Statement::default();
         self.watch.recording.store(true, Ordering::Relaxed);
     }
 
     /// Tells the scope the text of the statement just prepared: the tables
     /// it inserts into are children, and parents too when it may replace
     /// rows (`INSERT OR REPLACE`, `REPLACE INTO`), which deletes the rows it
-    /// conflicts with, and with them the keys other tables point to.
+    /// conflicts with, and with them the keys other tables point to. A table
+    /// it creates or alters can only have gained foreign keys if it says
+    /// `REFERENCES` (dropping a column SQLite refuses for a foreign key, and
+    /// renaming one keeps the tables it references).
     pub fn prepared(&self, sql: &str) {
-        let tables = std::mem::take(&mut *lock(&self.watch.inserting));
-        let replaces = may_replace(sql);
+        let statement = std::mem::take(&mut *lock(&self.watch.statement));
+        let replaces = !statement.inserting.is_empty() && mentions(sql, b"replace");
         let mut w = lock(&self.watch.written);
-        for table in tables {
+        for table in statement.inserting {
             w.child.insert(table.clone());
             if replaces {
                 w.parent.insert(table);
@@ -112,18 +140,23 @@ impl Scope {
                 w.inserted.insert(table);
             }
         }
+        if !statement.reshaping.is_empty() && mentions(sql, b"references") {
+            w.reshaped.extend(statement.reshaping);
+        }
     }
 
     /// Stops recording and returns what was written.
     pub fn end(&self) -> Written {
         self.watch.recording.store(false, Ordering::Relaxed);
         let mut w = std::mem::take(&mut *lock(&self.watch.written));
-        // Inserts whose statement text was never seen (prepared again while
-        // running): assume the worst.
-        for table in std::mem::take(&mut *lock(&self.watch.inserting)) {
+        // What a statement did whose text was never seen (prepared again
+        // while running): assume the worst.
+        let statement = std::mem::take(&mut *lock(&self.watch.statement));
+        for table in statement.inserting {
             w.child.insert(table.clone());
             w.parent.insert(table);
         }
+        w.reshaped.extend(statement.reshaping);
         w
     }
 
@@ -144,7 +177,7 @@ impl Scope {
             self.forget();
             return Ok(None);
         }
-        if w.child.is_empty() && w.parent.is_empty() && w.reshaped.is_empty() {
+        if w.child.is_empty() && w.parent.is_empty() {
             return Ok(Some(BTreeSet::new()));
         }
         let mut slot = self.graph.borrow_mut();
@@ -152,11 +185,16 @@ impl Scope {
             Some(graph) => graph,
             empty => empty.insert(Graph::read(conn)?),
         };
+        for table in &w.dropped {
+            graph.set(table, BTreeSet::new());
+        }
         for table in &w.reshaped {
             graph.refresh(conn, table)?;
+        }
+        for table in &w.altered {
             // (A lookup by name in SQLite's schema, no statement to prepare;
             // false for a view.)
-            if w.altered.contains(table) && !conn.table_exists(Some("main"), table.as_str())? {
+            if !conn.table_exists(Some("main"), table.as_str())? {
                 // Altered, then gone: renamed (a table rebuild's `ALTER
                 // TABLE new RENAME TO old`), and the authorizer does not say
                 // the new name, nor which references the rename rewrote.
@@ -183,13 +221,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Whether a statement's text may ask for REPLACE conflict resolution. A
-/// `replace(...)` call or the word in a literal also say yes, which only
-/// costs a check.
-fn may_replace(sql: &str) -> bool {
+/// Whether a statement's text has `word` anywhere, in any case: a keyword
+/// (`OR REPLACE`, `REFERENCES`) or also a name or literal, which only costs
+/// a closer look.
+fn mentions(sql: &str, word: &[u8]) -> bool {
     sql.as_bytes()
-        .windows(7)
-        .any(|w| w.eq_ignore_ascii_case(b"replace"))
+        .windows(word.len())
+        .any(|w| w.eq_ignore_ascii_case(word))
 }
 
 fn note(w: &mut Written, action: &AuthAction<'_>) {
@@ -205,13 +243,10 @@ fn note(w: &mut Written, action: &AuthAction<'_>) {
             add(|w| &mut w.child, table_name);
             add(|w| &mut w.parent, table_name);
         }
-        AuthAction::CreateTable { table_name } => {
-            add(|w| &mut w.child, table_name);
-            add(|w| &mut w.reshaped, table_name);
-        }
+        AuthAction::CreateTable { table_name } => add(|w| &mut w.child, table_name),
         AuthAction::DropTable { table_name } => {
             add(|w| &mut w.parent, table_name);
-            add(|w| &mut w.reshaped, table_name);
+            add(|w| &mut w.dropped, table_name);
         }
         AuthAction::Delete { table_name } => add(|w| &mut w.parent, table_name),
         AuthAction::Update { table_name, .. } => {
@@ -225,7 +260,6 @@ fn note(w: &mut Written, action: &AuthAction<'_>) {
         // Renaming the table is caught as "altered, then gone".
         AuthAction::AlterTable { table_name, .. } => {
             add(|w| &mut w.child, table_name);
-            add(|w| &mut w.reshaped, table_name);
             add(|w| &mut w.altered, table_name);
         }
         AuthAction::Pragma { .. } | AuthAction::Attach { .. } | AuthAction::Unknown { .. } => {
@@ -269,9 +303,15 @@ impl Graph {
         let mut stmt = conn.prepare_cached(
             "SELECT DISTINCT lower(\"table\") FROM pragma_foreign_key_list(?1, 'main')",
         )?;
-        let parents: BTreeSet<String> = stmt
+        let parents = stmt
             .query_map([table], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
+        self.set(table, parents);
+        Ok(())
+    }
+
+    /// Records that `table` references `parents` (and nothing else).
+    fn set(&mut self, table: &str, parents: BTreeSet<String>) {
         if let Some(old) = self.parents.remove(table) {
             for parent in old {
                 if let Some(children) = self.children.get_mut(&parent) {
@@ -289,7 +329,6 @@ impl Graph {
             self.parents.insert(table.to_owned(), parents);
         }
         self.replaces.remove(table);
-        Ok(())
     }
 
     fn is_child(&self, table: &str) -> bool {

@@ -7,8 +7,6 @@
 //! old rows keep their version, description and time, and get a checksum
 //! only when adopted.
 
-use std::fmt::Write as _;
-
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension};
 
@@ -355,10 +353,7 @@ pub(crate) fn set_checksum(
 
 /// Lower-case hexadecimal.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    hex::encode(bytes)
 }
 
 /// Old rows may hold any type in any column: show them as text, never fail.

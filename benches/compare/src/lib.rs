@@ -151,6 +151,8 @@ const APPLIERS: &[(&str, Proc)] = &[
     ("refinery", Proc::Refinery),
     ("rusqlite_migration", Proc::RusqliteMigration),
     ("floor-per-migration", Proc::Core),
+    // The same, plus a history row like migrate-core's in each transaction.
+    ("floor-per-migration+row", Proc::Core),
     ("floor-one-transaction", Proc::Core),
 ];
 
