@@ -15,7 +15,8 @@
 //! Modes: `runner` (one transaction per migration), `single`
 //! (`single_transaction`), `floor` (`BEGIN; ...; COMMIT` per migration, no
 //! bookkeeping), `floor-row` (the same plus a history row of the runner's
-//! shape in each transaction), `floor1` (everything in one transaction). The database is
+//! shape in each transaction), `floor1` (everything in one transaction),
+//! `check` (10,000 start-up checks on the database brought up to date first). The database is
 //! `:memory:` unless a third argument names a file (which must not exist).
 //! It prints how long the run took.
 
@@ -34,6 +35,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(path) => Connection::open(path)?,
         None => Connection::open_in_memory()?,
     };
+    if mode == "check" {
+        Migrator::new(&migrations).apply(&mut conn)?;
+    }
     let started = std::time::Instant::now();
     run(&mode, &migrations, &mut conn)?;
     eprintln!("{mode} {n}: {:?}", started.elapsed());
@@ -55,6 +59,17 @@ fn run(
             Migrator::new(migrations)
                 .single_transaction(true)
                 .apply(conn)?;
+        }
+        "check" => {
+            // The start-up check, 10,000 times (or $CHECKS), on a database
+            // up to date.
+            let reps: u32 = std::env::var("CHECKS")
+                .ok()
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(10_000);
+            for _ in 0..reps {
+                Migrator::new(migrations).apply(conn)?;
+            }
         }
         "floor-row" => {
             // The floor plus a history row like the runner's in each

@@ -805,15 +805,22 @@ impl<'m> Migrator<'m> {
         let batch = |error: Error| Error::BatchRolledBack {
             source: Box::new(error),
         };
+        let mut ran = Vec::with_capacity(pending.len());
         for m in pending {
             progress(Progress::Started(m));
             let started = Instant::now();
             run_checked(&tx, m, scope).map_err(batch)?;
-            self.record(&tx, m, started.elapsed()).map_err(batch)?;
             let took = started.elapsed();
             progress(Progress::Finished(m, took));
             report.applied.push((m.version(), took));
             report.version = i64::from(m.version());
+            ran.push((m, took));
+        }
+        // The rows after all the statements, in the same transaction: one
+        // INSERT prepared once, instead of prepared again after each
+        // migration's schema change.
+        for (m, took) in ran {
+            self.record(&tx, m, took).map_err(batch)?;
         }
         tx.commit().map_err(|e| self.classify(e))?;
         Ok(report)
@@ -1191,10 +1198,19 @@ impl<'m> Migrator<'m> {
     fn get(&self, version: u32) -> Option<&'m Migration> {
         // Versions are 1..=N in order; check rather than trust it.
         let index = usize::try_from(version).ok()?.checked_sub(1)?;
-        self.migrations
-            .get(index)
-            .filter(|m| m.version() == version)
-            .or_else(|| self.migrations.iter().find(|m| m.version() == version))
+        match self.migrations.get(index) {
+            Some(m) if m.version() == version => Some(m),
+            // Past the end of a list numbered 1..=N: "what comes after the
+            // latest?", asked at every start-up, answered without a scan.
+            None if self
+                .migrations
+                .last()
+                .is_some_and(|m| usize::try_from(m.version()) == Ok(self.migrations.len())) =>
+            {
+                None
+            }
+            _ => self.migrations.iter().find(|m| m.version() == version),
+        }
     }
 
     /// The chain over this build's checksums of versions 1..=`version`.
@@ -1281,7 +1297,7 @@ impl<'m> Migrator<'m> {
         let version = u32::try_from(max).ok()?;
         let latest = self.migrations.last().map_or(0, Migration::version);
         let consistent = min == 1 && version <= latest;
-        let chained = chain.as_deref() == Some(hex(&self.chain_at(version)).as_str());
+        let chained = chain.is_some_and(|c| tracking::is_hex_of(&c, &self.chain_at(version)));
         (consistent && chained).then(|| State {
             version: max,
             next: self.next_after(max),

@@ -356,6 +356,13 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     hex::encode(bytes)
 }
 
+/// Whether `text` is the lower-case hexadecimal of `bytes`, without
+/// allocating (the start-up check compares one chain this way).
+pub(crate) fn is_hex_of(text: &str, bytes: &[u8; 32]) -> bool {
+    let mut expected = [0; 64];
+    hex::encode_to_slice(bytes, &mut expected).is_ok() && text.as_bytes() == expected
+}
+
 /// Old rows may hold any type in any column: show them as text, never fail.
 fn as_text(value: ValueRef<'_>) -> Option<String> {
     match value {
