@@ -14,6 +14,18 @@ use migrate_core::rusqlite::Connection;
 
 mod workload;
 
+fn user_version(conn: &Connection) -> i64 {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("read")
+}
+
+/// The application's first query, which needs the schema: the check's read
+/// of the tracking table has parsed it already, `PRAGMA user_version` not.
+fn first_query(conn: &Connection) -> i64 {
+    conn.query_row("SELECT count(*) FROM t0", [], |r| r.get(0))
+        .expect("query")
+}
+
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("startup");
     let dir = tempfile::tempdir().expect("temp dir");
@@ -23,73 +35,38 @@ fn bench(c: &mut Criterion) {
         let path = dir.path().join(format!("{n}.db"));
         let mut conn = Connection::open(&path).expect("open");
         migrations.apply(&mut conn).expect("apply");
+        let check = |conn: &mut Connection| migrations.apply(conn).expect("apply").version;
+        let open = || Connection::open(&path).expect("open");
 
         group.bench_with_input(BenchmarkId::new("floor_user_version", n), &n, |b, _| {
-            b.iter(|| {
-                let v: i64 = conn
-                    .query_row("PRAGMA user_version", [], |r| r.get(0))
-                    .expect("read");
-                black_box(v)
-            });
+            b.iter(|| black_box(user_version(&conn)));
         });
         group.bench_with_input(BenchmarkId::new("apply_nothing_pending", n), &n, |b, _| {
-            b.iter(|| black_box(migrations.apply(&mut conn).expect("apply").version));
+            b.iter(|| black_box(check(&mut conn)));
         });
-        group.bench_with_input(
-            BenchmarkId::new("open_floor_user_version", n),
-            &n,
-            |b, _| {
-                b.iter(|| {
-                    let conn = Connection::open(&path).expect("open");
-                    let v: i64 = conn
-                        .query_row("PRAGMA user_version", [], |r| r.get(0))
-                        .expect("read");
-                    black_box(v)
-                });
-            },
-        );
-        group.bench_with_input(
-            BenchmarkId::new("open_apply_nothing_pending", n),
-            &n,
-            |b, _| {
-                b.iter(|| {
-                    let mut conn = Connection::open(&path).expect("open");
-                    black_box(migrations.apply(&mut conn).expect("apply").version)
-                });
-            },
-        );
-        // What an application pays before its first answer: open, check,
-        // and its first query, which needs the schema that the check's read
-        // of the tracking table already parsed (and `PRAGMA user_version`
-        // does not).
-        let first_query = |conn: &Connection| -> i64 {
-            conn.query_row("SELECT count(*) FROM t0", [], |r| r.get(0))
-                .expect("query")
-        };
-        group.bench_with_input(
-            BenchmarkId::new("open_floor_user_version_first_query", n),
-            &n,
-            |b, _| {
-                b.iter(|| {
-                    let conn = Connection::open(&path).expect("open");
-                    let v: i64 = conn
-                        .query_row("PRAGMA user_version", [], |r| r.get(0))
-                        .expect("read");
-                    black_box((v, first_query(&conn)))
-                });
-            },
-        );
-        group.bench_with_input(
-            BenchmarkId::new("open_apply_nothing_pending_first_query", n),
-            &n,
-            |b, _| {
-                b.iter(|| {
-                    let mut conn = Connection::open(&path).expect("open");
-                    let v = migrations.apply(&mut conn).expect("apply").version;
-                    black_box((v, first_query(&conn)))
-                });
-            },
-        );
+        let id = BenchmarkId::new("open_floor_user_version", n);
+        group.bench_with_input(id, &n, |b, _| {
+            b.iter(|| black_box(user_version(&open())));
+        });
+        let id = BenchmarkId::new("open_apply_nothing_pending", n);
+        group.bench_with_input(id, &n, |b, _| {
+            b.iter(|| black_box(check(&mut open())));
+        });
+        // What an application pays before its first answer.
+        let id = BenchmarkId::new("open_floor_user_version_first_query", n);
+        group.bench_with_input(id, &n, |b, _| {
+            b.iter(|| {
+                let conn = open();
+                black_box((user_version(&conn), first_query(&conn)))
+            });
+        });
+        let id = BenchmarkId::new("open_apply_nothing_pending_first_query", n);
+        group.bench_with_input(id, &n, |b, _| {
+            b.iter(|| {
+                let mut conn = open();
+                black_box((check(&mut conn), first_query(&conn)))
+            });
+        });
     }
     group.finish();
 }

@@ -732,7 +732,7 @@ fn source_state() -> String {
             .output()
             .ok()
             .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim_end().to_owned())
     };
     match git(&["rev-parse", "--short", "HEAD"]) {
         None => "not in a git checkout".to_owned(),
@@ -744,7 +744,7 @@ fn source_state() -> String {
             if dirty.is_empty() {
                 format!("commit {head}, unmodified")
             } else {
-                let files: Vec<&str> = dirty.lines().map(|l| l[3..].trim()).collect();
+                let files: Vec<&str> = dirty.lines().filter_map(|l| l.get(3..)).collect();
                 format!(
                     "commit {head} with uncommitted changes to {} (the build used the working tree)",
                     files.join(", ")
