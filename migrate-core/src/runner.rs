@@ -331,7 +331,6 @@ pub struct Migrator<'m> {
     single_transaction: bool,
 }
 
-/// The database's position, as read under the lock.
 /// What a run knows after one of its transactions: see [`Migrator::lock`].
 #[derive(Debug, Clone, Copy)]
 struct Since {
@@ -342,6 +341,7 @@ struct Since {
     version: i64,
 }
 
+/// The database's position, as read under the lock.
 struct State<'m> {
     version: i64,
     next: Option<&'m Migration>,
