@@ -14,7 +14,7 @@
 //! each of them.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -37,6 +37,8 @@ pub(crate) struct Written {
     pub reshaped: BTreeSet<String>,
     /// Tables dropped: they reference nothing now.
     pub dropped: BTreeSet<String>,
+    /// Tables created (unless they existed already).
+    pub created: BTreeSet<String>,
     /// Tables altered (renamed, or given a column).
     pub altered: BTreeSet<String>,
     /// Something the scope cannot reason about: check every table.
@@ -114,11 +116,17 @@ impl Scope {
         let _ = conn.authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
     }
 
-    /// Starts recording a migration's statements.
-    pub fn begin(&self) {
+    /// Starts recording a migration's statements; reads the graph first
+    /// unless it is known, so that the tables a migration renames can be
+    /// told from the ones that were there before it.
+    pub fn begin(&self, conn: &Connection) -> rusqlite::Result<()> {
+        if self.graph.borrow().is_none() {
+            self.graph.replace(Some(Graph::read(conn)?));
+        }
         *lock(&self.watch.written) = Written::default();
         *lock(&self.watch.statement) = Statement::default();
         self.watch.recording.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Tells the scope the text of the statement just prepared: the tables
@@ -181,28 +189,61 @@ impl Scope {
             return Ok(Some(BTreeSet::new()));
         }
         let mut slot = self.graph.borrow_mut();
-        let graph = match &mut *slot {
-            Some(graph) => graph,
-            empty => empty.insert(Graph::read(conn)?),
+        let Some(graph) = &mut *slot else {
+            return Ok(None);
         };
         for table in &w.dropped {
             graph.set(table, BTreeSet::new());
+            graph.tables.remove(table);
+        }
+        for table in &w.created {
+            if exists(conn, table)? {
+                graph.tables.insert(table.clone());
+            }
         }
         for table in &w.reshaped {
             graph.refresh(conn, table)?;
         }
-        for table in &w.altered {
-            // (A lookup by name in SQLite's schema, no statement to prepare;
-            // false for a view.)
-            if !conn.table_exists(Some("main"), table.as_str())? {
-                // Altered, then gone: renamed (a table rebuild's `ALTER
-                // TABLE new RENAME TO old`), and the authorizer does not say
-                // the new name, nor which references the rename rewrote.
+        let mut check = BTreeSet::new();
+        let gone: Vec<&String> = w
+            .altered
+            .iter()
+            .filter_map(|t| exists(conn, t).map(|e| (!e).then_some(t)).transpose())
+            .collect::<rusqlite::Result<_>>()?;
+        if !gone.is_empty() {
+            // Altered, then gone: renamed (a table rebuild's `ALTER TABLE
+            // new RENAME TO old`). The authorizer does not say the new name:
+            // it is among the tables that are there now and were not before.
+            let now = Graph::tables(conn)?;
+            let appeared: Vec<String> = now.difference(&graph.tables).cloned().collect();
+            if appeared.is_empty() {
                 *slot = None;
                 return Ok(None);
             }
+            // SQLite rewrites other tables' references to a renamed table,
+            // unless `legacy_alter_table` is on: then they point at a name
+            // that is gone, and their rows must be checked.
+            let legacy: bool = conn.query_row("PRAGMA legacy_alter_table", [], |r| r.get(0))?;
+            for old in gone {
+                let referrers: Vec<String> = graph.children_of(old).cloned().collect();
+                graph.set(old, BTreeSet::new());
+                for child in referrers.into_iter().filter(|c| now.contains(c)) {
+                    graph.refresh(conn, &child)?;
+                    if legacy {
+                        check.insert(child);
+                    }
+                }
+            }
+            // Under its new name, the renamed table's rows are what the
+            // migration wrote.
+            for table in appeared {
+                graph.refresh(conn, &table)?;
+                if graph.is_child(&table) {
+                    check.insert(table);
+                }
+            }
+            graph.tables = now;
         }
-        let mut check = BTreeSet::new();
         let mut parents: Vec<&String> = w.parent.iter().collect();
         for table in &w.inserted {
             if graph.is_parent(table) && graph.replaces(conn, table)? {
@@ -243,7 +284,10 @@ fn note(w: &mut Written, action: &AuthAction<'_>) {
             add(|w| &mut w.child, table_name);
             add(|w| &mut w.parent, table_name);
         }
-        AuthAction::CreateTable { table_name } => add(|w| &mut w.child, table_name),
+        AuthAction::CreateTable { table_name } => {
+            add(|w| &mut w.child, table_name);
+            add(|w| &mut w.created, table_name);
+        }
         AuthAction::DropTable { table_name } => {
             add(|w| &mut w.parent, table_name);
             add(|w| &mut w.dropped, table_name);
@@ -269,9 +313,17 @@ fn note(w: &mut Written, action: &AuthAction<'_>) {
     }
 }
 
+/// Whether `table` is a table in schema `main`: a lookup by name in SQLite's
+/// schema, no statement to prepare; false for a view.
+fn exists(conn: &Connection, table: &str) -> rusqlite::Result<bool> {
+    conn.table_exists(Some("main"), table)
+}
+
 /// Which table references which, by lower-case name, in schema `main`.
 #[derive(Debug, Default)]
 struct Graph {
+    /// Every table, as far as this run knows.
+    tables: HashSet<String>,
     /// Each table declaring foreign keys, with the tables they reference.
     parents: HashMap<String, BTreeSet<String>>,
     /// Each referenced table, with the tables referencing it.
@@ -282,20 +334,33 @@ struct Graph {
 }
 
 impl Graph {
-    /// Reads the whole schema: one text scan for the tables that declare
-    /// any foreign key, then their lists.
+    /// Reads the whole schema: one scan for the tables, telling those that
+    /// declare any foreign key, then their lists.
     fn read(conn: &Connection) -> rusqlite::Result<Graph> {
-        let mut with_keys = conn.prepare_cached(
-            "SELECT lower(name) FROM sqlite_schema WHERE type = 'table' AND sql LIKE '%references%'",
+        let mut stmt = conn.prepare_cached(
+            "SELECT lower(name), sql LIKE '%references%' FROM sqlite_schema \
+             WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
         )?;
-        let candidates: Vec<String> = with_keys
-            .query_map([], |r| r.get(0))?
+        let rows: Vec<(String, bool)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let mut graph = Graph::default();
-        for table in candidates {
-            graph.refresh(conn, &table)?;
+        for (table, references) in rows {
+            if references {
+                graph.refresh(conn, &table)?;
+            }
+            graph.tables.insert(table);
         }
         Ok(graph)
+    }
+
+    /// The names of the tables there are now.
+    fn tables(conn: &Connection) -> rusqlite::Result<HashSet<String>> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT lower(name) FROM sqlite_schema \
+             WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+        )?;
+        stmt.query_map([], |r| r.get(0))?.collect()
     }
 
     /// Reads `table`'s foreign keys again.

@@ -1378,7 +1378,7 @@ impl<'m> Migrator<'m> {
 /// Runs a migration's statements, then checks the foreign keys they could
 /// have broken, which `scope` saw them write.
 fn run_checked(conn: &Connection, m: &Migration, scope: &Scope) -> Result<(), Error> {
-    scope.begin();
+    scope.begin(conn)?;
     let ran = run_statements(conn, m, scope);
     let written = scope.end();
     ran?;

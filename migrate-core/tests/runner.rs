@@ -450,3 +450,57 @@ fn what_another_connection_commits_between_two_migrations_is_seen() {
         .unwrap();
     assert_eq!(customers, 1);
 }
+
+#[test]
+fn a_rebuild_answers_for_the_rebuilt_table_only() {
+    // `legacy` has an old orphan; rebuilding `orders` cannot have caused
+    // it, and the rebuilt rows are checked under the table's old name.
+    let rebuild = "CREATE TABLE orders_new (id INTEGER PRIMARY KEY,
+                                           customer INTEGER REFERENCES customers(id), note TEXT);
+                   INSERT INTO orders_new (id, customer) SELECT id, customer + {shift} FROM orders;
+                   DROP TABLE orders; ALTER TABLE orders_new RENAME TO orders";
+    let mut conn = shop();
+    apply_one(&mut conn, &rebuild.replace("{shift}", "0")).unwrap();
+    assert_eq!(
+        tables(&conn),
+        ["customers", "legacy", "orders", "schema_migrations"]
+    );
+
+    let mut conn = shop();
+    let error = apply_one(&mut conn, &rebuild.replace("{shift}", "1")).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("orders rowid 11 references a missing customers row"),
+        "{error}"
+    );
+    assert!(!error.to_string().contains("legacy"), "{error}");
+}
+
+#[test]
+fn renaming_a_parent_table_is_checked_when_references_are_not_rewritten() {
+    // SQLite rewrites `orders`' reference to the new name...
+    let mut conn = shop();
+    apply_one(&mut conn, "ALTER TABLE customers RENAME TO clients").unwrap();
+    let sql: String = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'orders'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(sql.contains("\"clients\""), "{sql}");
+    // ...unless the connection asks for the legacy behaviour: then the
+    // orders point at a table that is gone.
+    let mut conn = shop();
+    conn.execute_batch("PRAGMA legacy_alter_table = ON")
+        .unwrap();
+    let error = apply_one(&mut conn, "ALTER TABLE customers RENAME TO clients").unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("orders rowid 10 references a missing customers row"),
+        "{error}"
+    );
+    assert!(tables(&conn).contains(&"customers".to_owned()));
+}
