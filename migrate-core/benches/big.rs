@@ -15,7 +15,8 @@
 
 use std::path::{Path, PathBuf};
 
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BatchSize, BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use migrate_core::rusqlite::Connection;
 use migrate_core::{Migration, Migrator};
 
@@ -73,97 +74,90 @@ fn copy_of(base: &Path, dir: &Path) -> PathBuf {
     path
 }
 
+/// Times `run` on a fresh copy of the base database, each iteration.
+fn on_a_copy(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    base: &Path,
+    dir: &Path,
+    run: impl Fn(Connection),
+) {
+    group.bench_function(name, |b| {
+        b.iter_batched(
+            || Connection::open(copy_of(base, dir)).expect("open"),
+            &run,
+            BatchSize::PerIteration,
+        );
+    });
+}
+
+/// Through the runner.
+fn runner(list: &[Migration]) -> impl Fn(Connection) + '_ {
+    move |mut conn| {
+        Migrator::new(list).apply(&mut conn).expect("apply");
+    }
+}
+
+/// The same SQL through plain rusqlite, in one transaction, with foreign
+/// keys enforced or not.
+fn plain(sql: &str, foreign_keys: bool) -> impl Fn(Connection) + '_ {
+    move |conn| {
+        if !foreign_keys {
+            conn.execute_batch("PRAGMA foreign_keys = OFF")
+                .expect("off");
+        }
+        conn.execute_batch("BEGIN").expect("begin");
+        conn.execute_batch(sql).expect("sql");
+        conn.execute_batch("COMMIT").expect("commit");
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let base = base(dir.path());
+    let dir = dir.path();
+    let base = base(dir);
+    let base = base.as_path();
     let list = untouched();
     let mut group = c.benchmark_group("big_database");
     group.sample_size(10);
 
-    group.bench_function("100_untouched/runner", |b| {
-        b.iter_batched(
-            || Connection::open(copy_of(&base, dir.path())).expect("open"),
-            |mut conn| Migrator::new(&list).apply(&mut conn).expect("apply"),
-            BatchSize::PerIteration,
-        );
-    });
-    group.bench_function("100_untouched/floor", |b| {
-        b.iter_batched(
-            || Connection::open(copy_of(&base, dir.path())).expect("open"),
-            |conn| {
-                for m in &list {
-                    conn.execute_batch("BEGIN").expect("begin");
-                    for sql in m.sql() {
-                        conn.execute_batch(sql).expect("sql");
-                    }
-                    conn.execute_batch("COMMIT").expect("commit");
-                }
-            },
-            BatchSize::PerIteration,
-        );
+    on_a_copy(&mut group, "100_untouched/runner", base, dir, runner(&list));
+    on_a_copy(&mut group, "100_untouched/floor", base, dir, |conn| {
+        for m in &list {
+            conn.execute_batch("BEGIN").expect("begin");
+            for sql in m.sql() {
+                conn.execute_batch(sql).expect("sql");
+            }
+            conn.execute_batch("COMMIT").expect("commit");
+        }
     });
     let rebuild = [Migration::new(1, "Rebuild messages", [REBUILD])];
-    group.bench_function("rebuild_1m/runner", |b| {
-        b.iter_batched(
-            || Connection::open(copy_of(&base, dir.path())).expect("open"),
-            |mut conn| Migrator::new(&rebuild).apply(&mut conn).expect("apply"),
-            BatchSize::PerIteration,
-        );
-    });
-    group.bench_function("rebuild_1m/floor", |b| {
-        b.iter_batched(
-            || Connection::open(copy_of(&base, dir.path())).expect("open"),
-            |conn| {
-                conn.execute_batch("PRAGMA foreign_keys = OFF; BEGIN")
-                    .expect("begin");
-                conn.execute_batch(REBUILD).expect("sql");
-                conn.execute_batch("COMMIT; PRAGMA foreign_keys = ON")
-                    .expect("commit");
-            },
-            BatchSize::PerIteration,
-        );
-    });
+    on_a_copy(&mut group, "rebuild_1m/runner", base, dir, runner(&rebuild));
+    on_a_copy(
+        &mut group,
+        "rebuild_1m/floor",
+        base,
+        dir,
+        plain(REBUILD, false),
+    );
     // A rebuild elsewhere must not check the million messages.
     let rebuild_small = [Migration::new(1, "Rebuild settings", [REBUILD_SMALL])];
-    group.bench_function("rebuild_small/runner", |b| {
-        b.iter_batched(
-            || Connection::open(copy_of(&base, dir.path())).expect("open"),
-            |mut conn| {
-                Migrator::new(&rebuild_small)
-                    .apply(&mut conn)
-                    .expect("apply")
-            },
-            BatchSize::PerIteration,
-        );
-    });
-    group.bench_function("rebuild_small/floor", |b| {
-        b.iter_batched(
-            || Connection::open(copy_of(&base, dir.path())).expect("open"),
-            |conn| {
-                conn.execute_batch("PRAGMA foreign_keys = OFF; BEGIN")
-                    .expect("begin");
-                conn.execute_batch(REBUILD_SMALL).expect("sql");
-                conn.execute_batch("COMMIT; PRAGMA foreign_keys = ON")
-                    .expect("commit");
-            },
-            BatchSize::PerIteration,
-        );
-    });
+    let small_runner = runner(&rebuild_small);
+    on_a_copy(&mut group, "rebuild_small/runner", base, dir, small_runner);
+    let small_floor = plain(REBUILD_SMALL, false);
+    on_a_copy(&mut group, "rebuild_small/floor", base, dir, small_floor);
     // The same SQL with plain rusqlite's defaults (the bundled SQLite
     // enforces foreign keys): each copied row's reference is checked as it
     // is inserted, which is the work the runner's check after the rebuild
     // does.
-    group.bench_function("rebuild_1m/floor_foreign_keys_on", |b| {
-        b.iter_batched(
-            || Connection::open(copy_of(&base, dir.path())).expect("open"),
-            |conn| {
-                conn.execute_batch("BEGIN").expect("begin");
-                conn.execute_batch(REBUILD).expect("sql");
-                conn.execute_batch("COMMIT").expect("commit");
-            },
-            BatchSize::PerIteration,
-        );
-    });
+    let enforced = plain(REBUILD, true);
+    on_a_copy(
+        &mut group,
+        "rebuild_1m/floor_foreign_keys_on",
+        base,
+        dir,
+        enforced,
+    );
     group.finish();
 }
 
