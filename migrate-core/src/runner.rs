@@ -972,7 +972,8 @@ impl<'m> Migrator<'m> {
             if row.checksum.is_none() {
                 adopted.push(m.version());
             }
-            if row.checksum.is_none() || row.chain.as_deref() != Some(hex(&chain).as_str()) {
+            if row.checksum.is_none() || !row.chain.is_some_and(|c| tracking::is_hex_of(&c, &chain))
+            {
                 tracking::set_checksum(conn, m.version(), &m.checksum(), &chain)?;
             }
         }
@@ -1239,7 +1240,10 @@ impl<'m> Migrator<'m> {
             && summary.max <= latest;
         let chained = summary.count == 0
             || u32::try_from(summary.max).is_ok_and(|v| {
-                summary.newest_chain.as_deref() == Some(hex(&self.chain_at(v)).as_str())
+                summary
+                    .newest_chain
+                    .as_deref()
+                    .is_some_and(|c| tracking::is_hex_of(c, &self.chain_at(v)))
             });
         if contiguous && chained {
             return Ok(State {
