@@ -56,6 +56,24 @@ fn snapshot(db: &Path) -> (Vec<String>, Option<Vec<u8>>) {
     (dir_entries(db.parent().expect("db in a dir")), bytes(db))
 }
 
+/// Runs each form of `apply` in `forms` and asserts that every one refuses
+/// with exit code 3 naming `words`, starts nothing, and leaves the directory
+/// as `before` (no byte of the database, no backup).
+fn every_apply_refuses(
+    bin: &str,
+    db: &Path,
+    forms: &[&[&str]],
+    words: &[&str],
+    before: &(Vec<String>, Option<Vec<u8>>),
+) {
+    for args in forms {
+        let run = migrate(bin, db, args);
+        run.expect_error(3, db, words);
+        assert_eq!(run.stdout, "", "{args:?} must not start anything:\n{run}");
+        assert_eq!(&snapshot(db), before, "{args:?} changed something");
+    }
+}
+
 /// Lower-case hexadecimal, as schema_migrations stores hashes.
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -290,21 +308,18 @@ fn an_edited_migration_is_named_by_status_and_refused_by_apply_and_check() {
 
     // apply refuses: exit 3, nothing run, no backup, not a byte changed; so
     // do a partial apply and a trial run.
-    for args in [
-        &["apply"][..],
-        &["apply", "--to", "3"],
-        &["apply", "--to", "4"],
-        &["apply", "--dry-run"],
-    ] {
-        let run = migrate(EDITED, &db, args);
-        run.expect_error(
-            3,
-            &db,
-            &[MODIFIED_2, "migrate repair", "nothing was changed"],
-        );
-        assert_eq!(run.stdout, "", "{args:?} must not start anything:\n{run}");
-        assert_eq!(snapshot(&db), before, "{args:?} changed something");
-    }
+    every_apply_refuses(
+        EDITED,
+        &db,
+        &[
+            &["apply"],
+            &["apply", "--to", "3"],
+            &["apply", "--to", "4"],
+            &["apply", "--dry-run"],
+        ],
+        &[MODIFIED_2, "migrate repair", "nothing was changed"],
+        &before,
+    );
     assert!(!tables(&db).contains(&"tags".to_owned()));
 
     // check fails, naming the edit and the pending version.
@@ -781,24 +796,21 @@ fn a_database_ahead_of_the_build_is_named_and_nothing_changes() {
         );
     }
 
-    for args in [
-        &["apply"][..],
-        &["apply", "--to", "10"],
-        &["apply", "--dry-run"],
-    ] {
-        let run = migrate(FIRST10, &db, args);
-        run.expect_error(
-            3,
-            &db,
-            &[
-                "the database records version 11",
-                "the database records version 15",
-                "nothing was changed",
-            ],
-        );
-        assert_eq!(run.stdout, "", "{run}");
-        assert_eq!(snapshot(&db), before, "{args:?} changed something");
-    }
+    every_apply_refuses(
+        FIRST10,
+        &db,
+        &[
+            &["apply"],
+            &["apply", "--to", "10"],
+            &["apply", "--dry-run"],
+        ],
+        &[
+            "the database records version 11",
+            "the database records version 15",
+            "nothing was changed",
+        ],
+        &before,
+    );
 
     let check = migrate(FIRST10, &db, &["check"]);
     check.expect_code(3);
@@ -874,24 +886,21 @@ fn a_gap_in_the_record_is_named_and_nothing_changes() {
     }
     assert!(status.stdout.contains("Problems (2)"), "{status}");
 
-    for args in [
-        &["apply"][..],
-        &["apply", "--to", "11"],
-        &["apply", "--dry-run"],
-    ] {
-        let run = migrate(REPO, &db, args);
-        run.expect_error(
-            3,
-            &db,
-            &[
-                "version 3 (\"Create tickets table\") was never applied",
-                "version 7 (",
-                "nothing was changed",
-            ],
-        );
-        assert_eq!(run.stdout, "", "{run}");
-        assert_eq!(snapshot(&db), before, "{args:?} changed something");
-    }
+    every_apply_refuses(
+        REPO,
+        &db,
+        &[
+            &["apply"],
+            &["apply", "--to", "11"],
+            &["apply", "--dry-run"],
+        ],
+        &[
+            "version 3 (\"Create tickets table\") was never applied",
+            "version 7 (",
+            "nothing was changed",
+        ],
+        &before,
+    );
 
     let check = migrate(REPO, &db, &["check"]);
     check.expect_code(3);
