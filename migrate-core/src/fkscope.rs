@@ -21,6 +21,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rusqlite::Connection;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 
+use crate::compat::HookResult as _;
+
 /// What the statements prepared while recording wrote.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct Written {
@@ -105,7 +107,8 @@ impl Scope {
                 }
             }
             Authorization::Allow
-        }))?;
+        }))
+        .into_result()?;
         Ok(Scope {
             watch,
             graph: RefCell::new(None),
@@ -313,10 +316,9 @@ fn note(w: &mut Written, action: &AuthAction<'_>) {
     }
 }
 
-/// Whether `table` is a table in schema `main`: a lookup by name in SQLite's
-/// schema, no statement to prepare; false for a view.
+/// Whether `table` is a table in schema `main`; false for a view.
 fn exists(conn: &Connection, table: &str) -> rusqlite::Result<bool> {
-    conn.table_exists(Some("main"), table)
+    crate::compat::table_exists(conn, table)
 }
 
 /// Which table references which, by lower-case name, in schema `main`.

@@ -52,6 +52,7 @@
 
 pub mod backup;
 pub mod checksum;
+mod compat;
 mod drift;
 mod error;
 mod fkscope;

@@ -15,9 +15,9 @@ use std::fmt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use rusqlite::fallible_iterator::FallibleIterator;
 use rusqlite::{Batch, Connection, TransactionBehavior};
 
+use crate::compat;
 use crate::fkscope::{Scope, Written};
 use crate::sql::{controls_transaction, first_statement, one_line, skip_trivia};
 use crate::tracking::{self, AppliedMigration, Record, hex};
@@ -1422,7 +1422,7 @@ fn run_statements(conn: &Connection, m: &Migration, scope: &Scope) -> Result<(),
         loop {
             let rest = item.get(cursor..).unwrap_or("");
             let start = cursor + (rest.len() - skip_trivia(rest).len());
-            let mut stmt = match batch.next() {
+            let mut stmt = match compat::next_statement(&mut batch) {
                 Ok(Some(stmt)) => stmt,
                 Ok(None) => break,
                 // SQLite could not prepare it, so never said where it ends.

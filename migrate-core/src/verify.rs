@@ -6,7 +6,6 @@
 //! fingerprint embedded beside the migrations.
 
 use rusqlite::Connection;
-use rusqlite::fallible_iterator::FallibleIterator;
 
 use crate::error::sqlite_message;
 use crate::manifest::{Diagnostic, Location, Manifest};
@@ -305,7 +304,7 @@ fn suggest_at_failure(conn: &Connection, m: &Migration, error: &Error) -> Option
     'replay: for item in m.sql() {
         let mut batch = rusqlite::Batch::new(&tx, item);
         while before > 0 {
-            let Ok(Some(mut stmt)) = batch.next() else {
+            let Ok(Some(mut stmt)) = crate::compat::next_statement(&mut batch) else {
                 // The item's end, or (it ran before) nothing to replay further.
                 continue 'replay;
             };

@@ -6,13 +6,13 @@
 //! ```
 //! // Reads migrations.toml (next to Cargo.toml by default) at build time,
 //! // fails the build if any migration is malformed or rejected by SQLite,
-//! // and defines `static MIGRATIONS: migrate::Migrations`.
+//! // and defines `static MIGRATIONS: migrate_toml::Migrations`.
 //! # /*
-//! migrate::embed_migrations!();
+//! migrate_toml::embed_migrations!();
 //! # */
-//! # migrate::embed_migrations!("../migrations.toml");
+//! # migrate_toml::embed_migrations!("../migrations.toml");
 //!
-//! fn main() -> Result<(), migrate::Error> {
+//! fn main() -> Result<(), migrate_toml::Error> {
 //!     # let dir = tempfile::tempdir().unwrap();
 //!     # let path = dir.path().join("chatbot.db");
 //!     // Open (or create) the database and apply whatever is pending.
@@ -28,13 +28,13 @@
 //!
 //! ```no_run
 //! # /*
-//! migrate::embed_migrations!();
+//! migrate_toml::embed_migrations!();
 //! # */
-//! # migrate::embed_migrations!("../migrations.toml");
+//! # migrate_toml::embed_migrations!("../migrations.toml");
 //!
 //! # #[cfg(feature = "cli")]
 //! fn main() -> std::process::ExitCode {
-//!     migrate::run_cli(&MIGRATIONS)
+//!     migrate_toml::run_cli(&MIGRATIONS)
 //! }
 //! # #[cfg(not(feature = "cli"))]
 //! # fn main() {}
@@ -44,10 +44,10 @@
 //! first is the program name):
 //!
 //! ```
-//! # migrate::embed_migrations!("../migrations.toml");
+//! # migrate_toml::embed_migrations!("../migrations.toml");
 //! # #[cfg(feature = "cli")]
 //! # {
-//! let code = migrate::run_cli_from(["chatbot", "schema"], &MIGRATIONS);
+//! let code = migrate_toml::run_cli_from(["chatbot", "schema"], &MIGRATIONS);
 //! assert_eq!(code, std::process::ExitCode::SUCCESS);
 //! # }
 //! ```
@@ -66,7 +66,7 @@ pub mod __private {
 }
 
 /// Embeds the migrations of a `migrations.toml` as
-/// `pub static MIGRATIONS: migrate::Migrations`, after validating the file
+/// `pub static MIGRATIONS: migrate_toml::Migrations`, after validating the file
 /// and applying every migration to an in-memory SQLite: a malformed list or
 /// a statement SQLite rejects fails the build, naming `FILE:LINE:COL`.
 ///
@@ -78,9 +78,9 @@ pub mod __private {
 ///
 /// ```
 /// // This crate's tests use the repository's migrations.toml, one level up.
-/// migrate::embed_migrations!("../migrations.toml");
+/// migrate_toml::embed_migrations!("../migrations.toml");
 ///
-/// # fn main() -> Result<(), migrate::Error> {
+/// # fn main() -> Result<(), migrate_toml::Error> {
 /// // What the build embedded and proved.
 /// assert!(MIGRATIONS.latest_version() > 1);
 /// assert_eq!(MIGRATIONS.get(1).unwrap().description(), "Create users table");
@@ -89,7 +89,7 @@ pub mod __private {
 /// assert!(MIGRATIONS.build().starts_with("migrate "));
 ///
 /// // Applying it on a connection you already have.
-/// let mut conn = migrate::rusqlite::Connection::open_in_memory()?;
+/// let mut conn = migrate_toml::rusqlite::Connection::open_in_memory()?;
 /// let report = MIGRATIONS.apply(&mut conn)?;
 /// assert_eq!(report.version, i64::from(MIGRATIONS.latest_version()));
 /// assert!(MIGRATIONS.check(&conn)?.is_clean());

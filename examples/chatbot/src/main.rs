@@ -7,10 +7,10 @@
 
 use std::process::ExitCode;
 
-use migrate::rusqlite::params;
+use migrate_toml::rusqlite::params;
 
 // The repository's migration history, validated and proved at build time.
-migrate::embed_migrations!("../../migrations.toml");
+migrate_toml::embed_migrations!("../../migrations.toml");
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -26,7 +26,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(path: &str, user: &str, text: &str) -> Result<(), migrate::Error> {
+fn run(path: &str, user: &str, text: &str) -> Result<(), migrate_toml::Error> {
     // init_db(): create the file if needed and bring the schema up to date.
     let conn = MIGRATIONS.open(path)?;
     println!(

@@ -33,7 +33,7 @@ fn first_start_creates_and_migrates_the_database_then_uses_it() {
         "{stdout}"
     );
 
-    let conn = migrate::rusqlite::Connection::open(&db).expect("open");
+    let conn = migrate_toml::rusqlite::Connection::open(&db).expect("open");
     let recorded: i64 = conn
         .query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))
         .expect("count");
