@@ -161,6 +161,31 @@ impl Migrations {
         self.migrator().open(path)
     }
 
+    /// Opens the database at `path`, applies every pending migration and
+    /// closes it, for applications that use sqlx, diesel or a pool rather
+    /// than a rusqlite connection: see [`Migrator::apply_to_path`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # const TEXT: &str = r#"
+    /// # [[migration]]
+    /// # version = 1
+    /// # description = "Create users table"
+    /// # sql = "CREATE TABLE users (id TEXT PRIMARY KEY)"
+    /// # "#;
+    /// # let migrations = migrate_core::Migrations::from_toml(TEXT, "migrations.toml")?;
+    /// let dir = tempfile::tempdir()?;
+    /// let report = migrations.apply_to_path(dir.path().join("app.db"))?;
+    /// assert_eq!(report.version, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn apply_to_path(&self, path: impl AsRef<Path>) -> Result<ApplyReport, Error> {
+        self.migrator().apply_to_path(path)
+    }
+
     /// Applies every pending migration; the original tool's
     /// `apply_all_migrations()`. See [`Migrator::apply_with`].
     ///

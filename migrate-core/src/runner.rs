@@ -542,6 +542,38 @@ impl<'m> Migrator<'m> {
         Ok(conn)
     }
 
+    /// Opens (creating if needed) the database at `path`, applies what is
+    /// pending with this migrator's options, and closes it: the entry point
+    /// for applications whose own connections are not rusqlite's (sqlx,
+    /// diesel, a pool). Call it before building the pool; SQLite keeps no
+    /// state between connections, so the pool's connections see the
+    /// migrated schema. It blocks: an async application runs it on a
+    /// blocking task (`tokio::task::spawn_blocking`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::{Migration, Migrator};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = [Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT PRIMARY KEY)"])];
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("app.db");
+    ///
+    /// let report = Migrator::new(&list).apply_to_path(&path)?;
+    /// assert_eq!((report.applied.len(), report.version), (1, 1));
+    /// // Nothing pending the second time.
+    /// assert!(Migrator::new(&list).apply_to_path(&path)?.applied.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn apply_to_path(&self, path: impl AsRef<Path>) -> Result<ApplyReport, Error> {
+        let mut conn = Connection::open(path).map_err(|e| self.classify(e))?;
+        let report = self.apply(&mut conn)?;
+        conn.close().map_err(|(_, e)| self.classify(e))?;
+        Ok(report)
+    }
+
     /// Where the database stands. Reads only, in one read transaction; a
     /// database without `schema_migrations` is at version 0.
     ///
