@@ -23,7 +23,7 @@ publish = false
 
 [dependencies]
 migrate-core = { package = "migrate-toml-core", path = "$root/migrate-core" }
-migrate-macros = { path = "$root/migrate-macros" }
+migrate-macros = { package = "migrate-toml-macros", path = "$root/migrate-macros" }
 
 [profile.dev.build-override]
 opt-level = 3
