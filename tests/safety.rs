@@ -856,6 +856,67 @@ fn a_backup_taken_while_another_process_writes_is_consistent_and_restores() {
     }
 }
 
+#[test]
+fn a_restore_while_another_process_commits_loses_no_committed_row() {
+    for journal_mode in ["delete", "wal"] {
+        let (dir, db) = temp_db();
+        migrate(LEDGER, &db, &["apply", "--to", "1"]).expect_success();
+        let mode: String = open(&db)
+            .query_row(&format!("PRAGMA journal_mode = {journal_mode}"), [], |r| {
+                r.get(0)
+            })
+            .expect("set the journal mode");
+        assert_eq!(mode, journal_mode);
+        let bak = dir.path().join("empty-ledger.bak");
+        migrate_core::backup::backup_to(&open(&db), &bak, Duration::from_secs(5))
+            .expect("a backup of the empty ledger");
+        // Megabytes, so that copying the current database takes a while.
+        open(&db)
+            .execute_batch(&format!(
+                "BEGIN;
+                 INSERT INTO entries (amount, memo)
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {PREFILLED})
+                 SELECT i, printf('%d %s', i, hex(randomblob(40))) FROM n;
+                 UPDATE totals SET entries = {PREFILLED};
+                 COMMIT;"
+            ))
+            .expect("fill the ledger");
+        let stop = dir.path().join("stop");
+
+        let (writer, out) = start_writer(&db, &stop);
+        let restore = migrate(
+            LEDGER,
+            &db,
+            &["restore", bak.to_str().expect("utf-8"), "--yes"],
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        let added = stop_writer(writer, out, &stop);
+        restore.expect_success();
+        let replaced = announced_backup(&restore, "Backed up the current ");
+
+        // Every row the writer committed is in the copy of the replaced
+        // database (committed before the restore) or in the database now
+        // (committed after it): none fell between the two.
+        let (kept, kept_total) = ledger(&replaced);
+        let (now, now_total) = ledger(&db);
+        assert_eq!(kept, kept_total, "{journal_mode}: the copy is one moment");
+        assert_eq!(now, now_total, "{journal_mode}");
+        assert!(
+            kept > PREFILLED && now > 0,
+            "{journal_mode}: the writer should have committed before and after the \
+             restore ({kept} rows kept, {now} rows after)"
+        );
+        assert_eq!(
+            (kept - PREFILLED) + now,
+            added,
+            "{journal_mode}: {added} rows committed, {} kept, {now} after the restore",
+            kept - PREFILLED
+        );
+        assert_eq!(integrity(&db), "ok", "{journal_mode}");
+        assert_eq!(integrity(&replaced), "ok", "{journal_mode}");
+    }
+}
+
 // ----------------------------------------------------------------- restore
 
 #[test]

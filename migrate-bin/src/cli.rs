@@ -621,13 +621,17 @@ fn restore(file: &Path, yes: bool, path: &Path, timeout: Duration) -> Result<u8,
     )?;
     let mut conn = Connection::open(path).map_err(opening)?;
     conn.busy_timeout(timeout).map_err(opening)?;
-    // The database being replaced is kept too: a restore is undoable. One
-    // read transaction, so the version in the name is the copy's.
-    let snapshot = conn.unchecked_transaction().map_err(opening)?;
-    let has_data: bool = snapshot
-        .query_row("SELECT count(*) > 0 FROM sqlite_master", [], |r| r.get(0))
-        .map_err(opening)?;
-    if has_data {
+    // The database being replaced is kept too, copied under the same write
+    // lock as the replacement: a restore is undoable, and no commit of
+    // another process falls between the copy and the replacement.
+    let kept = migrate_core::backup::restore_keeping(&mut conn, file, timeout, |current| {
+        // One read transaction, so the version in the name is the copy's.
+        let snapshot = current.unchecked_transaction()?;
+        let has_data: bool =
+            snapshot.query_row("SELECT count(*) > 0 FROM sqlite_master", [], |r| r.get(0))?;
+        if !has_data {
+            return Ok(None);
+        }
         let version: i64 = snapshot
             .query_row(
                 "SELECT coalesce((SELECT max(version) FROM schema_migrations), 0)",
@@ -635,16 +639,17 @@ fn restore(file: &Path, yes: bool, path: &Path, timeout: Duration) -> Result<u8,
                 |r| r.get(0),
             )
             .unwrap_or(0);
-        let (dir, stem) = backup_name(path, None, version, &snapshot)?;
-        let dest = migrate_core::backup::backup_to_new(&snapshot, &dir, &stem, timeout)?;
+        let (dir, stem) = backup_name(path, None, version, &snapshot)
+            .map_err(|f| migrate_core::Error::BackupFailed(f.to_string()))?;
+        migrate_core::backup::backup_to_new(&snapshot, &dir, &stem, timeout).map(Some)
+    })?;
+    if let Some(dest) = kept {
         output::line(&format!(
             "Backed up the current {} to {}",
             path.display(),
             dest.display()
         ));
     }
-    snapshot.commit().map_err(opening)?;
-    migrate_core::backup::restore_from(&mut conn, file, timeout)?;
     output::line(&format!(
         "Restored {} from {}",
         path.display(),

@@ -173,6 +173,140 @@ pub fn restore_from(conn: &mut Connection, source: &Path, timeout: Duration) -> 
     copy(&from, conn, timeout)
 }
 
+/// Replaces the main database of `conn` with the backup at `source`, as
+/// [`restore_from`] does, after `keep` has copied the database as it is:
+/// both under one write lock, so that no commit of another process can fall
+/// between the copy and the replacement (it lands before the copy, and so
+/// in it, or after the replacement). `keep` gets a read-only connection to
+/// the same file, to copy (with [`backup_to_new`]) and name the copy; it
+/// returns where it wrote it, if anywhere. When `keep` fails, nothing is
+/// replaced.
+///
+/// How: SQLite's backup API takes the destination's write lock at its first
+/// step and holds it until the copy ends, so a first step of zero pages
+/// locks `conn`'s file without changing it, `keep` runs, then the copy.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use migrate_core::backup::{backup_to, backup_to_new, restore_keeping};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # const TEXT: &str = r#"
+/// # [[migration]]
+/// # version = 1
+/// # description = "Create users table"
+/// # sql = "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"
+/// # "#;
+/// let migrations = migrate_core::Migrations::from_toml(TEXT, "migrations.toml")?;
+/// let dir = tempfile::tempdir()?;
+/// let mut conn = migrations.open(dir.path().join("app.db"))?;
+/// let backup = dir.path().join("before.bak");
+/// backup_to(&conn, &backup, Duration::from_secs(5))?;
+/// conn.execute("INSERT INTO users (id, name) VALUES ('u1', 'Ann')", [])?;
+///
+/// let kept = restore_keeping(&mut conn, &backup, Duration::from_secs(5), |current| {
+///     backup_to_new(current, dir.path(), "app.replaced", Duration::from_secs(5)).map(Some)
+/// })?;
+/// // The backup is back; the row is in the copy of what it replaced.
+/// let rows: i64 = conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?;
+/// assert_eq!(rows, 0);
+/// let copy = migrate_core::rusqlite::Connection::open(kept.expect("kept"))?;
+/// let rows: i64 = copy.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?;
+/// assert_eq!(rows, 1);
+/// # Ok(())
+/// # }
+/// ```
+pub fn restore_keeping(
+    conn: &mut Connection,
+    source: &Path,
+    timeout: Duration,
+    keep: impl FnOnce(&Connection) -> Result<Option<PathBuf>, Error>,
+) -> Result<Option<PathBuf>, Error> {
+    let from = open_backup(source, timeout)?;
+    let Some(path) = conn.path().filter(|p| !p.is_empty()).map(PathBuf::from) else {
+        return Err(Error::BackupFailed(
+            "the database has no file to copy before restoring".to_owned(),
+        ));
+    };
+    let sqlite = |e| Error::from_sqlite(e, timeout);
+    let journal: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .map_err(sqlite)?;
+    let started = Instant::now();
+    let backup = Backup::new(&from, conn).map_err(sqlite)?;
+    // Lock the destination; zero pages copied.
+    step_until(&backup, 0, started, timeout)?;
+    // In WAL mode readers go on beside the write lock. In the rollback
+    // journal modes the backup's lock is EXCLUSIVE, which keeps readers out;
+    // but then the file holds exactly the last commit (a hot journal was
+    // rolled back on locking) and nobody can change it, so it is read
+    // without locking.
+    let current = if journal.eq_ignore_ascii_case("wal") {
+        Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+    } else {
+        Connection::open_with_flags(
+            format!("{}?nolock=1", file_uri(&path)),
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+    }
+    .map_err(sqlite)?;
+    current
+        .busy_timeout(timeout)
+        .map_err(|e| Error::from_sqlite(e, timeout))?;
+    // Dropping `backup` on failure ends it and rolls the lock back.
+    let kept = keep(&current)?;
+    drop(current);
+    step_until(&backup, -1, Instant::now(), timeout)?;
+    Ok(kept)
+}
+
+/// `path` as an SQLite `file:` URI, every byte but unreserved ones and
+/// `/` percent-encoded.
+fn file_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for &b in path.as_os_str().as_encoded_bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            uri.push(char::from(b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri
+}
+
+/// Steps `backup` by `pages` (-1: all) until it has done that much, waiting
+/// while either side is locked, up to `timeout` from `started`. Zero pages
+/// return once the destination is locked.
+fn step_until(
+    backup: &Backup<'_, '_>,
+    pages: i32,
+    started: Instant,
+    timeout: Duration,
+) -> Result<(), Error> {
+    loop {
+        match backup
+            .step(pages)
+            .map_err(|e| Error::from_sqlite(e, timeout))?
+        {
+            StepResult::Done => return Ok(()),
+            StepResult::Busy | StepResult::Locked if started.elapsed() < timeout => {
+                sleep(Duration::from_millis(20));
+            }
+            StepResult::Busy | StepResult::Locked => return Err(Error::Busy { timeout }),
+            // More pages remain: what a partial step is for.
+            _ if pages >= 0 => return Ok(()),
+            _ => {}
+        }
+    }
+}
+
 /// Opens a backup read-only, refusing anything that is not an SQLite
 /// database holding a `schema_migrations` table of the expected shape.
 ///
@@ -267,18 +401,5 @@ pub fn open_backup(source: &Path, timeout: Duration) -> Result<Connection, Error
 fn copy(from: &Connection, to: &mut Connection, timeout: Duration) -> Result<(), Error> {
     let started = Instant::now();
     let backup = Backup::new(from, to).map_err(|e| Error::from_sqlite(e, timeout))?;
-    loop {
-        match backup
-            .step(-1)
-            .map_err(|e| Error::from_sqlite(e, timeout))?
-        {
-            StepResult::Done => return Ok(()),
-            StepResult::Busy | StepResult::Locked if started.elapsed() < timeout => {
-                sleep(Duration::from_millis(20));
-            }
-            StepResult::Busy | StepResult::Locked => return Err(Error::Busy { timeout }),
-            // More pages remain only when stepping fewer than all of them.
-            _ => {}
-        }
-    }
+    step_until(&backup, -1, started, timeout)
 }
