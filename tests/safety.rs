@@ -974,6 +974,81 @@ fn restore_refuses_what_is_not_a_backup_and_changes_nothing() {
 }
 
 #[test]
+fn restore_refuses_another_applications_database_unless_forced() {
+    let (dir, db) = accounts_db(&DISTINCT);
+    let others = tempfile::tempdir().expect("another directory");
+    // A valid SQLite file with a schema_migrations table of this tool's
+    // shape, written by another application: its versions 1 and 2 are not
+    // ours.
+    let foreign = others.path().join("other-app.db");
+    migrate(LEDGER, &foreign, &["apply"]).expect_success();
+    // This application's own backup, with its record edited by hand.
+    let edited = others.path().join("edited.bak");
+    migrate_core::backup::backup_to(&open(&db), &edited, Duration::from_secs(5)).expect("back up");
+    open(&edited)
+        .execute(
+            "UPDATE schema_migrations SET description = 'Create carts table' WHERE version = 1",
+            [],
+        )
+        .expect("edit the record");
+
+    let before = bytes(&db);
+    let files = dir_entries(dir.path());
+    for (file, words) in [
+        (
+            &foreign,
+            &["not a backup of this application's database", "--force"][..],
+        ),
+        (
+            &edited,
+            &["it records version 1 as \"Create carts table\"", "--force"][..],
+        ),
+    ] {
+        let run = migrate(
+            UNIQUE_BASE,
+            &db,
+            &["restore", file.to_str().expect("utf-8"), "--yes"],
+        );
+        let name = file.display().to_string();
+        let mut expected = vec![name.as_str(), "nothing was changed"];
+        expected.extend_from_slice(words);
+        run.expect_error(3, &db, &expected);
+        assert_eq!(run.stdout, "", "{run}");
+        assert_eq!(bytes(&db), before, "{}", file.display());
+        assert_eq!(dir_entries(dir.path()), files, "{}", file.display());
+    }
+    // In JSON, with its own code.
+    let run = migrate(
+        UNIQUE_BASE,
+        &db,
+        &[
+            "--json",
+            "restore",
+            foreign.to_str().expect("utf-8"),
+            "--yes",
+        ],
+    );
+    assert_eq!(run.code, Some(3), "{run}");
+    assert!(run.stderr.contains("\"foreign_backup\""), "{run}");
+    assert_eq!(bytes(&db), before);
+
+    // --force restores it all the same, keeping the replaced database.
+    let run = migrate(
+        UNIQUE_BASE,
+        &db,
+        &[
+            "restore",
+            foreign.to_str().expect("utf-8"),
+            "--yes",
+            "--force",
+        ],
+    );
+    run.expect_success();
+    announced_backup(&run, "Backed up the current ");
+    assert_eq!(ledger(&db), ledger(&foreign));
+}
+
+#[test]
 fn restore_off_a_terminal_without_yes_changes_nothing() {
     let (dir, db) = accounts_db(&DISTINCT);
     migrate(UNIQUE_FAILURE, &db, &["apply"]).expect_success();

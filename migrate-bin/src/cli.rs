@@ -125,6 +125,9 @@ enum Command {
         /// Do not ask for confirmation
         #[arg(long)]
         yes: bool,
+        /// Restore it even if its history or schema is not this build's
+        #[arg(long)]
+        force: bool,
     },
     /// Print the schema the migrations produce, as the build proved it (no database needed)
     #[command(after_help = "Example:\n  migrate schema > schema.sql")]
@@ -358,7 +361,11 @@ impl Failure {
 
     fn exit_code(&self) -> u8 {
         match self {
-            Failure::Path(_) | Failure::Backup(..) => 1,
+            Failure::Backup(b) => match b.1 {
+                Error::ForeignBackup { .. } => 3,
+                _ => 1,
+            },
+            Failure::Path(_) => 1,
             Failure::Usage(_) => 2,
             Failure::Runner(e) => exit_code(e),
         }
@@ -404,7 +411,8 @@ pub fn exit_code(error: &Error) -> u8 {
         Error::Inconsistent { .. }
         | Error::UnexpectedTrackingTable { .. }
         | Error::AlreadyTracked { .. }
-        | Error::BaselineMismatch { .. } => 3,
+        | Error::BaselineMismatch { .. }
+        | Error::ForeignBackup { .. } => 3,
         _ => 1,
     }
 }
@@ -485,7 +493,9 @@ fn execute(
             ));
             return Ok(0);
         }
-        Command::Restore { file, yes } => return restore(file, *yes, path, timeout),
+        Command::Restore { file, yes, force } => {
+            return restore(migrations, file, (*yes, *force), path, timeout);
+        }
         _ => {}
     }
     // status, version, history and check never create or change a database.
@@ -598,7 +608,13 @@ fn backup_name(
     Ok((dir, format!("{name}.{version}.{stamp}")))
 }
 
-fn restore(file: &Path, yes: bool, path: &Path, timeout: Duration) -> Result<u8, Failure> {
+fn restore(
+    migrations: &Migrations,
+    file: &Path,
+    (yes, force): (bool, bool),
+    path: &Path,
+    timeout: Duration,
+) -> Result<u8, Failure> {
     if let (Ok(a), Ok(b)) = (file.canonicalize(), path.canonicalize())
         && a == b
     {
@@ -608,8 +624,13 @@ fn restore(file: &Path, yes: bool, path: &Path, timeout: Duration) -> Result<u8,
         )));
     }
     // Check the backup before asking anything.
-    let backup = migrate_core::backup::open_backup(file, timeout)
-        .map_err(|e| Failure::Backup(Box::new((file.to_path_buf(), e))))?;
+    let refuse = |e| Failure::Backup(Box::new((file.to_path_buf(), e)));
+    let backup = migrate_core::backup::open_backup(file, timeout).map_err(refuse)?;
+    // Another application's database, or one whose record or schema was
+    // changed, would replace this one and then pass for it.
+    if !force && let Some(detail) = migrations.foreign_history(&backup).map_err(refuse)? {
+        return Err(refuse(Error::ForeignBackup { detail }));
+    }
     drop(backup);
     confirm(
         yes,

@@ -197,6 +197,18 @@ pub enum Error {
         detail: String,
     },
 
+    /// A backup given to restore holds another history than this build's
+    /// (another application's database, or one whose record or schema was
+    /// changed): refused unless forced.
+    #[error(
+        "not a backup of this application's database: {detail}; pass --force to restore it \
+         anyway; nothing was changed"
+    )]
+    ForeignBackup {
+        /// The first disagreement found.
+        detail: String,
+    },
+
     /// `baseline` on a database that already records migrations.
     #[error(
         "the database already records migrations (up to version {version}); baseline is only \
@@ -302,6 +314,7 @@ impl Error {
             Error::BaselineMismatch { .. } => "baseline_mismatch",
             Error::BackupFailed(_) => "backup_failed",
             Error::NotABackup { .. } => "not_a_backup",
+            Error::ForeignBackup { .. } => "foreign_backup",
             Error::NotTransactional { .. } => "not_transactional",
             Error::BatchRolledBack { source } => source.code(),
             Error::Sqlite(_) => "sqlite",
