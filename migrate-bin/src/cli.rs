@@ -752,6 +752,15 @@ fn check_path(path: &Path) -> Result<(), Failure> {
             "is a directory, not a database file".to_owned(),
         ));
     }
+    // A device, a pipe or a socket: SQLite would write a journal (and a
+    // backup) beside it before failing with an I/O error.
+    if path.exists() && !path.is_file() {
+        return Err(Failure::Path(
+            "is not a regular file (a device, a pipe or a socket), not a database file; \
+             nothing was changed"
+                .to_owned(),
+        ));
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

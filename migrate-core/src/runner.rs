@@ -660,6 +660,8 @@ impl<'m> Migrator<'m> {
     /// # }
     /// ```
     pub fn current_version(&self, conn: &Connection) -> Result<i64, Error> {
+        conn.busy_timeout(self.busy_timeout)
+            .map_err(|e| self.classify(e))?;
         // Three rows by key in the usual case; every row otherwise.
         if let Some(state) = self.keyed_state(conn) {
             return Ok(state.version);
@@ -759,6 +761,10 @@ impl<'m> Migrator<'m> {
         if !conn.is_autocommit() {
             return Err(Error::InTransaction);
         }
+        // From the first statement on: a connection comes with rusqlite's
+        // 5 s (or the caller's) wait, not this migrator's.
+        conn.busy_timeout(self.busy_timeout)
+            .map_err(|e| self.classify(e))?;
         // Cheap look first, without the write lock: the common start-up case
         // (nothing pending, nothing edited) is one cached statement that
         // never writes and works on read-only files.
