@@ -700,6 +700,96 @@ fn processes_applying_at_once_each_back_up_to_their_own_file_named_for_its_versi
     }
 }
 
+#[test]
+fn leftovers_of_a_killed_backup_are_removed_and_live_ones_kept() {
+    let (dir, db) = temp_db();
+    migrate(LEDGER, &db, &["apply", "--to", "1"]).expect_success();
+    // 999999999 is above any pid the kernel hands out: that process is gone.
+    let dead = "chatbot.db.1.20260101T000000Z.bak.partial.999999999.0";
+    let dead_journal = format!("{dead}-journal");
+    // This test's own process is alive: its partial copy may be in use.
+    let live = format!(
+        "chatbot.db.1.20260101T000000Z.bak.partial.{}.0",
+        std::process::id()
+    );
+    for name in [dead, &dead_journal, &live] {
+        std::fs::write(dir.path().join(name), "half a copy").expect("a leftover");
+    }
+    let run = migrate(LEDGER, &db, &["apply"]);
+    run.expect_success();
+    let bak = announced_backup(&run, "Backed up ");
+    assert_eq!(integrity(&bak), "ok");
+    let mut expected = vec![
+        "chatbot.db".to_owned(),
+        bak.file_name().unwrap().to_string_lossy().into_owned(),
+        live.clone(),
+    ];
+    expected.sort();
+    assert_eq!(dir_entries(dir.path()), expected);
+}
+
+#[test]
+fn a_process_killed_during_its_backup_leaves_no_file_named_like_a_good_backup() {
+    let (dir, db) = temp_db();
+    migrate(LEDGER, &db, &["apply", "--to", "1"]).expect_success();
+    // Tens of megabytes, so that the copy takes long enough to be killed in.
+    open(&db)
+        .execute_batch(
+            "INSERT INTO entries (amount, memo)
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400000)
+             SELECT i, hex(randomblob(60)) FROM n;",
+        )
+        .expect("fill the ledger");
+    let mut killed_mid_copy = 0;
+    for delay_ms in (10..=250).step_by(20) {
+        let mut child = command(LEDGER)
+            .arg("--database")
+            .arg(&db)
+            .args(["apply"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start apply");
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let entries = dir_entries(dir.path());
+        if entries.iter().any(|n| n.contains(".bak.partial.")) {
+            killed_mid_copy += 1;
+        }
+        // Anything named like a backup is a whole one: no hot journal
+        // beside it (a copy cut short), and every row of version 1.
+        for name in entries.iter().filter(|n| n.ends_with(".bak")) {
+            let journal = format!("{name}-journal");
+            assert!(
+                !entries.contains(&journal),
+                "killed after {delay_ms} ms: {name} is named like a good backup but was cut \
+                 short (its {journal} is beside it)"
+            );
+            let bak = dir.path().join(name);
+            assert_eq!(integrity(&bak), "ok", "killed after {delay_ms} ms: {name}");
+            assert_eq!(versions(&bak), [1], "killed after {delay_ms} ms: {name}");
+            assert_eq!(count(&bak, "SELECT count(*) FROM entries"), 400_000, "{name}");
+        }
+        if versions(&db) == [1, 2] {
+            break;
+        }
+    }
+    assert!(
+        killed_mid_copy > 0,
+        "no kill landed during a copy, so this test showed nothing"
+    );
+    // The next apply cleans the leftovers and finishes.
+    migrate(LEDGER, &db, &["apply"]).expect_success();
+    assert_eq!(versions(&db), [1, 2]);
+    let entries = dir_entries(dir.path());
+    assert!(
+        !entries.iter().any(|n| n.contains(".bak.partial.")),
+        "{entries:?}"
+    );
+    assert_eq!(integrity(&db), "ok");
+}
+
 // ----------------------------------------- backups while another process writes
 
 /// Starts the writer process on `db` and waits until it has committed once.

@@ -9,6 +9,7 @@
 //! that transaction's snapshot.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -63,6 +64,11 @@ pub fn backup_to(conn: &Connection, dest: &Path, timeout: Duration) -> Result<()
 /// backing up at the same moment each get their own file. Never overwrites
 /// a file.
 ///
+/// The copy is written under a temporary name, `<stem>.bak.partial.<pid>.<n>`,
+/// and given its name only when complete: a process killed mid-copy leaves
+/// no file that looks like a good backup. Such leftovers (and their
+/// journals) of processes that no longer run are removed first.
+///
 /// # Examples
 ///
 /// ```
@@ -92,6 +98,16 @@ pub fn backup_to_new(
     stem: &str,
     timeout: Duration,
 ) -> Result<PathBuf, Error> {
+    // Unique within the process too, for threads backing up at once.
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    remove_leftovers(dir);
+    let partial = dir.join(format!(
+        "{stem}.bak.partial.{}.{}",
+        std::process::id(),
+        CALLS.fetch_add(1, Ordering::Relaxed)
+    ));
+    create_new(&partial).map_err(|e| cannot_create(&partial, &e))?;
+    fill(conn, &partial, timeout)?;
     let mut n = 1_u32;
     loop {
         let dest = if n == 1 {
@@ -99,10 +115,43 @@ pub fn backup_to_new(
         } else {
             dir.join(format!("{stem}-{n}.bak"))
         };
-        match create_new(&dest) {
-            Ok(()) => return fill(conn, &dest, timeout).map(|()| dest),
+        // A hard link claims the name atomically and never replaces a file.
+        match std::fs::hard_link(&partial, &dest) {
+            Ok(()) => {
+                let _ = std::fs::remove_file(&partial);
+                return Ok(dest);
+            }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
-            Err(e) => return Err(cannot_create(&dest, &e)),
+            Err(e) => {
+                let _ = std::fs::remove_file(&partial);
+                return Err(cannot_create(&dest, &e));
+            }
+        }
+    }
+}
+
+/// Removes `*.bak.partial.<pid>.<n>` files in `dir` (and their `-journal`)
+/// left by processes that no longer run. Only where a process's liveness
+/// can be read (`/proc`); elsewhere they stay.
+fn remove_leftovers(dir: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some((_, rest)) = name.rsplit_once(".bak.partial.") else {
+            continue;
+        };
+        let pid = rest.split('.').next().unwrap_or_default();
+        if !pid.is_empty()
+            && pid.bytes().all(|b| b.is_ascii_digit())
+            && !Path::new("/proc").join(pid).exists()
+        {
+            let _ = std::fs::remove_file(entry.path());
         }
     }
 }
