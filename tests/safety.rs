@@ -769,7 +769,11 @@ fn a_process_killed_during_its_backup_leaves_no_file_named_like_a_good_backup() 
             let bak = dir.path().join(name);
             assert_eq!(integrity(&bak), "ok", "killed after {delay_ms} ms: {name}");
             assert_eq!(versions(&bak), [1], "killed after {delay_ms} ms: {name}");
-            assert_eq!(count(&bak, "SELECT count(*) FROM entries"), 400_000, "{name}");
+            assert_eq!(
+                count(&bak, "SELECT count(*) FROM entries"),
+                400_000,
+                "{name}"
+            );
         }
         if versions(&db) == [1, 2] {
             break;
@@ -1061,6 +1065,52 @@ fn restore_refuses_what_is_not_a_backup_and_changes_nothing() {
         assert_eq!(dir_entries(dir.path()), files, "{}", file.display());
     }
     assert_eq!(versions(&db), [1, 2]);
+}
+
+#[test]
+fn a_damaged_backup_is_refused_in_one_line_with_a_count() {
+    let (dir, db) = accounts_db(&DISTINCT);
+    let others = tempfile::tempdir().expect("another directory");
+    let damaged = others.path().join("damaged.bak");
+    {
+        let (_d, full) = accounts_db(&DISTINCT);
+        open(&full)
+            .execute_batch(
+                "INSERT INTO accounts (email)
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+                 SELECT printf('user%d-%s@example.com', i, hex(randomblob(20))) FROM n",
+            )
+            .expect("fill");
+        let mut whole = std::fs::read(&full).expect("read");
+        // Overwrite the cell pointers of ten pages in the middle: SQLite's
+        // check then reports a problem per cell, hundreds of lines.
+        let pages = whole.len() / 4096;
+        for page in pages / 2..pages / 2 + 10 {
+            whole[page * 4096 + 100..page * 4096 + 200].fill(0xff);
+        }
+        std::fs::write(&damaged, &whole).expect("write the damaged copy");
+    }
+    let before = bytes(&db);
+    let files = dir_entries(dir.path());
+    let run = migrate(
+        UNIQUE_BASE,
+        &db,
+        &["restore", damaged.to_str().expect("utf-8"), "--yes"],
+    );
+    let name = damaged.display().to_string();
+    run.expect_error(
+        1,
+        &db,
+        &[
+            &name,
+            "integrity check",
+            "more problems)",
+            "nothing was changed",
+        ],
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{run}");
+    assert_eq!(bytes(&db), before);
+    assert_eq!(dir_entries(dir.path()), files);
 }
 
 #[test]

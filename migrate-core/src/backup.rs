@@ -434,15 +434,38 @@ pub fn open_backup(source: &Path, timeout: Duration) -> Result<Connection, Error
             detail: "it has no schema_migrations table".to_owned(),
         });
     }
-    let integrity: String = from
-        .query_row("PRAGMA quick_check", [], |r| r.get(0))
-        .map_err(|e| damaged(Error::Sqlite(e)))?;
-    if integrity != "ok" {
+    let problems = quick_check(&from).map_err(|e| damaged(Error::Sqlite(e)))?;
+    if let Some(first) = problems.first() {
+        // One line, however much SQLite found.
+        let more = match problems.len() {
+            1 => String::new(),
+            n => format!(" (and {} more problems)", n - 1),
+        };
         return Err(Error::NotABackup {
-            detail: format!("it fails SQLite's integrity check: {integrity}"),
+            detail: format!("it fails SQLite's integrity check: {first}{more}"),
         });
     }
     Ok(from)
+}
+
+/// The problems `PRAGMA quick_check` finds, one per line of its report
+/// (a row may hold several lines); empty when it says `ok`.
+fn quick_check(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare("PRAGMA quick_check")?;
+    let mut rows = stmt.query([])?;
+    let mut problems = Vec::new();
+    while let Some(row) = rows.next()? {
+        let text: String = row.get(0)?;
+        if text != "ok" {
+            problems.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with("***"))
+                    .map(str::to_owned),
+            );
+        }
+    }
+    Ok(problems)
 }
 
 /// Copies every page of `from` into `to` in one step, retrying while either
