@@ -794,6 +794,132 @@ fn a_process_killed_during_its_backup_leaves_no_file_named_like_a_good_backup() 
     assert_eq!(integrity(&db), "ok");
 }
 
+/// A tmpfs of `megabytes` mounted on a new temporary directory, unmounted
+/// when dropped. The test needs root (CI runs as root); elsewhere it fails
+/// saying so rather than skip.
+struct SmallDisk {
+    dir: TempDir,
+}
+
+impl SmallDisk {
+    fn mount(megabytes: u32) -> SmallDisk {
+        let dir = tempfile::tempdir().expect("a mount point");
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "this test mounts a {megabytes} MB tmpfs and needs root to do so: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        SmallDisk { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// A ledger at version 1 (migration 2 pending) holding about `rows` x 100
+/// bytes.
+fn ledger_of(db: &Path, rows: u32) {
+    migrate(LEDGER, db, &["apply", "--to", "1"]).expect_success();
+    open(db)
+        .execute_batch(&format!(
+            "INSERT INTO entries (amount, memo)
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows})
+             SELECT i, hex(randomblob(40)) FROM n;"
+        ))
+        .expect("fill the ledger");
+}
+
+#[test]
+fn a_backup_that_would_not_fit_with_room_to_spare_is_refused_and_nothing_changes() {
+    // The database on a 24 MB disk, 12 MB of it: a copy would leave less
+    // than the 16 MB kept free for the database.
+    let disk = SmallDisk::mount(24);
+    let db = disk.path().join("chatbot.db");
+    ledger_of(&db, 100_000);
+    let before = bytes(&db);
+    let files = dir_entries(disk.path());
+    let run = migrate(LEDGER, &db, &["apply"]);
+    let dir = disk.path().display().to_string();
+    run.expect_error(
+        1,
+        &db,
+        &[
+            "cannot write the backup: not enough free space in",
+            &dir,
+            "--backup-dir",
+            "--no-backup",
+            "nothing was changed",
+        ],
+    );
+    assert_eq!(run.stdout, "", "{run}");
+    assert_eq!(bytes(&db), before);
+    assert_eq!(
+        dir_entries(disk.path()),
+        files,
+        "nothing written, nothing left"
+    );
+    assert_eq!(versions(&db), [1]);
+    let run = migrate(LEDGER, &db, &["--json", "apply"]);
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(run.stderr.contains("\"backup_failed\""), "{run}");
+    // A database named relative to the current directory, too.
+    let out = command(LEDGER)
+        .current_dir(disk.path())
+        .args(["--database", "chatbot.db", "apply"])
+        .output()
+        .expect("run apply");
+    let run = Run::from(out);
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(
+        run.stderr
+            .contains("not enough free space in the current directory"),
+        "{run}"
+    );
+    assert_eq!(dir_entries(disk.path()), files);
+
+    // The same database elsewhere, backing up onto the small disk.
+    let (_other, elsewhere) = temp_db();
+    std::fs::copy(&db, &elsewhere).expect("copy the database");
+    let small = SmallDisk::mount(8);
+    let run = migrate(
+        LEDGER,
+        &elsewhere,
+        &[
+            "apply",
+            "--backup-dir",
+            small.path().to_str().expect("utf-8"),
+        ],
+    );
+    run.expect_error(
+        1,
+        &elsewhere,
+        &[&format!(
+            "not enough free space in {}",
+            small.path().display()
+        )],
+    );
+    assert_eq!(dir_entries(small.path()), Vec::<String>::new());
+    assert_eq!(versions(&elsewhere), [1]);
+
+    // Without a backup the migration itself fits.
+    migrate(LEDGER, &db, &["apply", "--no-backup"]).expect_success();
+    assert_eq!(versions(&db), [1, 2]);
+}
+
 // ----------------------------------------- backups while another process writes
 
 /// Starts the writer process on `db` and waits until it has committed once.

@@ -54,6 +54,11 @@ use crate::{Error, tracking};
 /// # }
 /// ```
 pub fn backup_to(conn: &Connection, dest: &Path, timeout: Duration) -> Result<(), Error> {
+    let dir = match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    check_space(conn, dir)?;
     create_new(dest).map_err(|e| cannot_create(dest, &e))?;
     fill(conn, dest, timeout)
 }
@@ -100,7 +105,14 @@ pub fn backup_to_new(
 ) -> Result<PathBuf, Error> {
     // Unique within the process too, for threads backing up at once.
     static CALLS: AtomicU32 = AtomicU32::new(0);
+    // The parent of a bare file name is "": the current directory.
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     remove_leftovers(dir);
+    check_space(conn, dir)?;
     let partial = dir.join(format!(
         "{stem}.bak.partial.{}.{}",
         std::process::id(),
@@ -169,14 +181,70 @@ fn cannot_create(dest: &Path, e: &std::io::Error) -> Error {
     Error::BackupFailed(format!("cannot create {}: {e}", dest.display()))
 }
 
+/// Space a backup leaves free on its disk, besides its own size: at least
+/// 16 MiB, or a tenth of the copy. The database (often on the same disk)
+/// still has to migrate, and the application to write, after the backup.
+const HEADROOM_MIN: u64 = 16 << 20;
+
+/// Refuses, before anything is written, a backup of `conn`'s database that
+/// would not fit in `dir` with [`HEADROOM_MIN`] (or a tenth) to spare.
+fn check_space(conn: &Connection, dir: &Path) -> Result<(), Error> {
+    let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    let need = u64::try_from(pages.saturating_mul(page_size)).unwrap_or(0);
+    let headroom = (need / 10).max(HEADROOM_MIN);
+    // Where the free space cannot be read, the copy itself will tell.
+    let Ok(free) = fs4::available_space(dir) else {
+        return Ok(());
+    };
+    if free < need.saturating_add(headroom) {
+        let place = if dir == Path::new(".") {
+            "the current directory".to_owned()
+        } else {
+            dir.display().to_string()
+        };
+        return Err(Error::BackupFailed(format!(
+            "not enough free space in {place} for the backup: it takes {}, {} is free, and {} \
+             must stay free for the database; free some space, back up to another disk with \
+             --backup-dir, or skip it with --no-backup",
+            megabytes(need),
+            megabytes(free),
+            megabytes(headroom)
+        )));
+    }
+    Ok(())
+}
+
+/// `n` bytes as megabytes with one decimal.
+fn megabytes(n: u64) -> String {
+    // Sizes of files: far below 2^52, exact enough as f64.
+    #[allow(clippy::cast_precision_loss)]
+    let mb = n as f64 / 1_048_576.0;
+    format!("{mb:.1} MB")
+}
+
 /// Copies `conn`'s database into the empty file `dest` that the caller just
-/// created, removing it if the copy fails.
+/// created, removing it (and any journal of it) if the copy fails. A write
+/// that fails (a full disk) is the backup's failure, named as such, not the
+/// database's.
 fn fill(conn: &Connection, dest: &Path, timeout: Duration) -> Result<(), Error> {
+    let failed = |e: Error| match e {
+        Error::Sqlite(e) => Error::BackupFailed(format!(
+            "{}: {}",
+            dest.display(),
+            crate::error::sqlite_message(&e)
+        )),
+        other => other,
+    };
     let result = Connection::open(dest)
         .map_err(|e| Error::from_sqlite(e, timeout))
-        .and_then(|mut target| copy(conn, &mut target, timeout));
+        .and_then(|mut target| copy(conn, &mut target, timeout))
+        .map_err(failed);
     if result.is_err() {
         let _ = std::fs::remove_file(dest);
+        let mut journal = dest.as_os_str().to_owned();
+        journal.push("-journal");
+        let _ = std::fs::remove_file(journal);
     }
     result
 }
