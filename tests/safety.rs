@@ -1401,3 +1401,115 @@ fn history_shows_how_long_each_migration_took_and_which_build_applied_it() {
     );
     assert_eq!(count(&db, "SELECT count(*) FROM readings"), 200_000);
 }
+
+// ------------------------------------------------- permissions (as nobody)
+
+/// `bin`, copied where any user may run it, run as the unprivileged user
+/// `nobody` (root ignores file modes, so permissions are tested this way).
+struct AsNobody {
+    _dir: TempDir,
+    bin: PathBuf,
+}
+
+impl AsNobody {
+    fn new(bin: &str) -> AsNobody {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("a directory for the binary");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        let copy = dir.path().join("migrate");
+        std::fs::copy(bin, &copy).expect("copy the binary");
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        AsNobody {
+            _dir: dir,
+            bin: copy,
+        }
+    }
+
+    fn run(&self, db: &Path, args: &[&str]) -> Run {
+        let out = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&self.bin)
+            .arg("--database")
+            .arg(db)
+            .args(args)
+            .env_remove("MIGRATE_DATABASE")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run setpriv (util-linux)");
+        Run::from(out)
+    }
+}
+
+/// A directory with `mode` holding `chatbot.db` at version 10 of the
+/// repository's history (5 pending for the full build), itself with `file_mode`.
+fn database_with_modes(dir_mode: u32, file_mode: u32) -> (TempDir, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("chatbot.db");
+    migrate(env!("CARGO_BIN_EXE_fixture-first10"), &db, &["apply"]).expect_success();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(file_mode)).expect("chmod");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(dir_mode)).expect("chmod");
+    (dir, db)
+}
+
+#[test]
+fn a_database_the_user_cannot_write_is_refused_before_any_backup_or_statement() {
+    let nobody = AsNobody::new(env!("CARGO_BIN_EXE_fixture-repo"));
+    let backups = tempfile::tempdir().expect("a backup directory");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(backups.path(), std::fs::Permissions::from_mode(0o777))
+            .expect("chmod");
+    }
+    let backup_dir = backups.path().to_str().expect("utf-8").to_owned();
+    // A read-only file in a writable directory; a writable file in a
+    // directory the user cannot write in (no journal can be created).
+    for (dir_mode, file_mode, what) in [
+        (0o777, 0o444, "read-only file"),
+        (0o755, 0o666, "read-only directory"),
+    ] {
+        let (dir, db) = database_with_modes(dir_mode, file_mode);
+        let before = bytes(&db);
+        let files = dir_entries(dir.path());
+        for args in [
+            &["apply"][..],
+            &["apply", "--backup-dir", &backup_dir],
+            &["apply", "--no-backup"],
+            &["apply", "--single-transaction"],
+            &["apply", "--dry-run"],
+        ] {
+            let run = nobody.run(&db, args);
+            run.expect_error(
+                1,
+                &db,
+                &[
+                    "the database is read-only",
+                    "permissions",
+                    "nothing was changed",
+                ],
+            );
+            assert!(
+                !run.stderr.contains("migration 11"),
+                "{what} {args:?}: {run}"
+            );
+            assert_eq!(run.stdout, "", "{what} {args:?}: {run}");
+            assert_eq!(bytes(&db), before, "{what} {args:?}");
+            assert_eq!(dir_entries(dir.path()), files, "{what} {args:?}");
+            assert_eq!(
+                dir_entries(backups.path()),
+                Vec::<String>::new(),
+                "{what} {args:?}: no backup of a database that cannot be migrated"
+            );
+        }
+        // Reading still works.
+        let run = nobody.run(&db, &["version"]);
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (Some(0), "10\n"),
+            "{what}: {run}"
+        );
+        let run = nobody.run(&db, &["--json", "apply", "--no-backup"]);
+        assert!(run.stderr.contains("\"read_only\""), "{what}: {run}");
+    }
+}

@@ -564,6 +564,8 @@ fn apply(
             .iter()
             .any(|&v| args.to.is_none_or(|to| v <= to));
         if pending && status.problems.is_empty() {
+            // Not a copy of a database the migrations cannot write anyway.
+            migrate_core::backup::check_writable(path)?;
             let (dir, stem) = backup_name(
                 path,
                 args.backup_dir.as_deref(),

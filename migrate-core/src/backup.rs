@@ -181,6 +181,36 @@ fn cannot_create(dest: &Path, e: &std::io::Error) -> Error {
     Error::BackupFailed(format!("cannot create {}: {e}", dest.display()))
 }
 
+/// Refuses, with [`Error::ReadOnly`], a database file this process may not
+/// write, or whose directory it may not write in (SQLite creates its
+/// journal there): found before a backup is written or anything is run,
+/// instead of as the first statement's failure. A file that does not exist
+/// needs only the directory.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// migrate_core::backup::check_writable(&dir.path().join("app.db"))?;
+/// # Ok(())
+/// # }
+/// ```
+pub fn check_writable(db: &Path) -> Result<(), Error> {
+    use rustix::fs::{Access, access};
+    let dir = match db.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if db.exists() && access(db, Access::WRITE_OK).is_err() {
+        return Err(Error::ReadOnly);
+    }
+    if access(dir, Access::WRITE_OK | Access::EXEC_OK).is_err() {
+        return Err(Error::ReadOnly);
+    }
+    Ok(())
+}
+
 /// Space a backup leaves free on its disk, besides its own size: at least
 /// 16 MiB, or a tenth of the copy. The database (often on the same disk)
 /// still has to migrate, and the application to write, after the backup.

@@ -369,7 +369,7 @@ impl<'de> Deserialize<'de> for RawSql {
 /// [[migration]]
 /// version = 1
 /// description = "Create users table"
-/// sql = "  -- nothing yet"
+/// sql = "   "
 ///
 /// [[migration]]
 /// version = 1
@@ -378,7 +378,7 @@ impl<'de> Deserialize<'de> for RawSql {
 /// "#).unwrap_err();
 /// assert_eq!(diagnostics.len(), 2);
 /// assert_eq!(diagnostics[0].location, Location { line: 5, column: 7 });
-/// assert!(diagnostics[0].message.starts_with("the sql of version 1 has no statement"));
+/// assert!(diagnostics[0].message.starts_with("the sql of version 1 is empty"));
 /// assert_eq!(diagnostics[1].location, Location { line: 8, column: 11 });
 /// assert!(diagnostics[1].message.starts_with("version 1 is used twice, here and at line 3"));
 /// ```

@@ -781,6 +781,7 @@ impl<'m> Migrator<'m> {
                 ..ApplyReport::default()
             });
         }
+        refuse_read_only(conn)?;
         self.without_foreign_keys(conn, |conn, scope| {
             if self.single_transaction {
                 self.apply_at_once(conn, scope, &mut progress)
@@ -1191,6 +1192,7 @@ impl<'m> Migrator<'m> {
         if state.next.is_none() {
             return Ok(Vec::new());
         }
+        refuse_read_only(conn)?;
         self.without_foreign_keys(conn, |conn, scope| {
             // Whatever the lock's look writes (the tracking table, adopted
             // checksums) is rolled back with the trial.
@@ -1414,6 +1416,20 @@ impl<'m> Migrator<'m> {
             Error::Sqlite(e) => self.classify(e),
             other => other,
         }
+    }
+}
+
+/// [`Error::ReadOnly`] for a database this process cannot write: SQLite
+/// opens a file it may not write read-only, and a directory it may not
+/// write in keeps it from creating the journal; said before anything runs,
+/// not as the first statement's "attempt to write a readonly database".
+fn refuse_read_only(conn: &Connection) -> Result<(), Error> {
+    if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+        return Err(Error::ReadOnly);
+    }
+    match conn.path().filter(|p| !p.is_empty()) {
+        Some(path) => crate::backup::check_writable(Path::new(path)),
+        None => Ok(()),
     }
 }
 
