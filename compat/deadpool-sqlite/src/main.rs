@@ -31,8 +31,8 @@ async fn run(checks: &mut Checks) -> Result<()> {
     let pool = Config::new(db.path()).create_pool(Runtime::Tokio1)?;
 
     let conn = pool.get().await?;
-    let (version, orphan_rejected) = conn
-        .interact(|c| -> Result<(i64, bool)> {
+    let (version, orphan_error) = conn
+        .interact(|c| -> Result<(i64, Option<String>)> {
             // The pool's rusqlite is the facade's: one crate, one type.
             let version = MIGRATIONS.current_version(c)?;
             c.pragma_update(None, "foreign_keys", true)?;
@@ -49,7 +49,7 @@ async fn run(checks: &mut Checks) -> Result<()> {
                 "INSERT INTO posts (user_id, title, body) VALUES (?1, 'orphan', '')",
                 params![user_id + 1],
             );
-            Ok((version, orphan.is_err()))
+            Ok((version, orphan.err().map(|e| e.to_string())))
         })
         .await
         .map_err(|e| format!("interact: {e}"))??;
@@ -58,7 +58,7 @@ async fn run(checks: &mut Checks) -> Result<()> {
         version,
         i64::from(MIGRATIONS.latest_version()),
     );
-    checks.orphan_rejected(orphan_rejected);
+    checks.orphan_rejected(orphan_error);
 
     let (row, (count, max)) = conn
         .interact(|c| -> Result<(Row, (i64, Option<i64>)), BoxError> {

@@ -49,7 +49,7 @@ fn run(checks: &mut Checks) -> Result<()> {
         "INSERT INTO posts (user_id, title, body) VALUES (?1, 'orphan', '')",
         params![user_id + 1],
     );
-    checks.orphan_rejected(orphan.is_err());
+    checks.orphan_rejected(orphan.err().map(|e| e.to_string()));
     drop(conn);
 
     // Read back on another pooled connection.

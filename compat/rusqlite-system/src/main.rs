@@ -45,7 +45,7 @@ fn run(checks: &mut Checks) -> Result<()> {
         "INSERT INTO posts (user_id, title, body) VALUES (?1, 'orphan', '')",
         params![user_id + 1],
     );
-    checks.orphan_rejected(orphan.is_err());
+    checks.orphan_rejected(orphan.err().map(|e| e.to_string()));
     let row = conn.query_row(common::SELECT_ROW, [], |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
     })?;

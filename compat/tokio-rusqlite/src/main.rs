@@ -37,8 +37,8 @@ async fn run(checks: &mut Checks) -> Result<()> {
     checks.first_apply(&report);
     let conn = Connection::open(db.path()).await?;
 
-    let (version, orphan_rejected) = conn
-        .call(|c| -> Result<(i64, bool)> {
+    let (version, orphan_error) = conn
+        .call(|c| -> Result<(i64, Option<String>)> {
             // tokio-rusqlite's rusqlite is the facade's: one crate, one type.
             let version = MIGRATIONS.current_version(c)?;
             c.pragma_update(None, "foreign_keys", true)?;
@@ -55,7 +55,7 @@ async fn run(checks: &mut Checks) -> Result<()> {
                 "INSERT INTO posts (user_id, title, body) VALUES (?1, 'orphan', '')",
                 params![user_id + 1],
             );
-            Ok((version, orphan.is_err()))
+            Ok((version, orphan.err().map(|e| e.to_string())))
         })
         .await
         .map_err(call_error)?;
@@ -64,7 +64,7 @@ async fn run(checks: &mut Checks) -> Result<()> {
         version,
         i64::from(MIGRATIONS.latest_version()),
     );
-    checks.orphan_rejected(orphan_rejected);
+    checks.orphan_rejected(orphan_error);
 
     let (row, (count, max)) = conn
         .call(|c| -> Result<(Row, (i64, Option<i64>)), BoxError> {
