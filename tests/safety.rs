@@ -920,6 +920,53 @@ fn a_backup_that_would_not_fit_with_room_to_spare_is_refused_and_nothing_changes
     assert_eq!(versions(&db), [1, 2]);
 }
 
+#[test]
+fn a_migration_that_fills_the_disk_is_named_and_rolled_back_whole() {
+    // Migration 2 writes about 5 MB. Less and less room is left to it, so
+    // that it fails while running, while committing, or not at all.
+    let disk = SmallDisk::mount(12);
+    let db = disk.path().join("chatbot.db");
+    migrate(SLOW, &db, &["apply", "--to", "1"]).expect_success();
+    let filler = disk.path().join("filler");
+    let mut failures = 0;
+    let mut stages = Vec::new();
+    for kilobytes in (6_000..=11_500).rev().step_by(500) {
+        std::fs::write(&filler, vec![0_u8; kilobytes << 10]).expect("fill the disk");
+        let run = migrate(SLOW, &db, &["apply", "--no-backup", "--to", "2"]);
+        std::fs::remove_file(&filler).expect("free the space");
+        if run.code == Some(0) {
+            break;
+        }
+        failures += 1;
+        stages.push(if run.stderr.contains("could not be committed") {
+            "committing".to_owned()
+        } else {
+            "running".to_owned()
+        });
+        run.expect_error(
+            1,
+            &db,
+            &[
+                "migration 2 (\"Fill readings\")",
+                "database or disk is full",
+                "the migration was rolled back and is not recorded",
+            ],
+        );
+        assert_eq!(versions(&db), [1], "{kilobytes} KB of filler: {run}");
+        assert_eq!(count(&db, "SELECT count(*) FROM readings"), 0);
+        assert_eq!(integrity(&db), "ok");
+    }
+    assert!(failures > 0, "the disk never filled up");
+    let stages: Vec<&str> = stages.iter().map(String::as_str).collect();
+    assert!(
+        stages.contains(&"running") && stages.contains(&"committing"),
+        "it should have failed both while running and while committing: {stages:?}"
+    );
+    // With the space back, the same apply finishes.
+    migrate(SLOW, &db, &["apply", "--no-backup"]).expect_success();
+    assert_eq!(versions(&db), [1, 2, 3]);
+}
+
 // ----------------------------------------- backups while another process writes
 
 /// Starts the writer process on `db` and waits until it has committed once.

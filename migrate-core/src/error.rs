@@ -245,6 +245,23 @@ pub enum Error {
         description: String,
     },
 
+    /// A migration's statements ran, but recording or committing it failed
+    /// (a full disk, an I/O error): its transaction was rolled back.
+    #[error(
+        "migration {version} ({description:?}) ran but could not be committed: {}; the \
+         migration was rolled back and is not recorded",
+        sqlite_message(source)
+    )]
+    CommitFailed {
+        /// The migration's version.
+        version: u32,
+        /// Its description.
+        description: String,
+        /// SQLite's error.
+        #[source]
+        source: Box<rusqlite::Error>,
+    },
+
     /// A migration of a single-transaction batch failed: the whole batch was
     /// rolled back.
     #[error(
@@ -306,7 +323,7 @@ impl Error {
             Error::ReadOnly => "read_only",
             Error::UnexpectedTrackingTable { .. } => "unexpected_tracking_table",
             Error::Inconsistent { .. } => "inconsistent",
-            Error::MigrationFailed { .. } => "migration_failed",
+            Error::MigrationFailed { .. } | Error::CommitFailed { .. } => "migration_failed",
             Error::TransactionControl { .. } => "transaction_control",
             Error::ForeignKeyViolation { .. } => "foreign_key_violation",
             Error::InTransaction => "in_transaction",
@@ -338,7 +355,9 @@ impl Error {
     /// ```
     pub fn sqlite_error(&self) -> Option<&rusqlite::Error> {
         match self {
-            Error::MigrationFailed { source, .. } => Some(source),
+            Error::MigrationFailed { source, .. } | Error::CommitFailed { source, .. } => {
+                Some(source)
+            }
             Error::BatchRolledBack { source } => source.sqlite_error(),
             Error::Sqlite(e) => Some(e),
             _ => None,
@@ -375,6 +394,7 @@ impl Error {
     pub fn version(&self) -> Option<u32> {
         match self {
             Error::MigrationFailed { version, .. }
+            | Error::CommitFailed { version, .. }
             | Error::TransactionControl { version, .. }
             | Error::ForeignKeyViolation { version, .. }
             | Error::NotTransactional { version, .. } => Some(*version),

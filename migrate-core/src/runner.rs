@@ -858,10 +858,17 @@ impl<'m> Migrator<'m> {
         // The rows after all the statements, in the same transaction: one
         // INSERT prepared once, instead of prepared again after each
         // migration's schema change.
-        for (m, took) in ran {
-            self.record(&tx, m, took).map_err(batch)?;
+        for (m, took) in &ran {
+            self.record(&tx, m, *took)
+                .map_err(|e| batch(self.not_committed(m, e)))?;
         }
-        tx.commit().map_err(|e| self.classify(e))?;
+        if let Err(e) = tx.commit() {
+            let last = ran.last().map(|(m, _)| *m);
+            return Err(match last {
+                Some(m) => batch(self.not_committed(m, Error::Sqlite(e))),
+                None => self.classify(e),
+            });
+        }
         Ok(report)
     }
 
@@ -949,8 +956,10 @@ impl<'m> Migrator<'m> {
             let started = Instant::now();
             if migration.is_transactional() {
                 run_checked(&tx, migration, scope)?;
-                self.record(&tx, migration, started.elapsed())?;
-                tx.commit().map_err(|e| self.classify(e))?;
+                self.record(&tx, migration, started.elapsed())
+                    .map_err(|e| self.not_committed(migration, e))?;
+                tx.commit()
+                    .map_err(|e| self.not_committed(migration, Error::Sqlite(e)))?;
             } else {
                 // Keep the tracking table, release the lock, run bare.
                 tx.commit().map_err(|e| self.classify(e))?;
@@ -1404,6 +1413,20 @@ impl<'m> Migrator<'m> {
             applied,
             pending,
             problems,
+        }
+    }
+
+    /// An error recording or committing `m`, after its statements ran: a
+    /// busy database stays busy; anything else from SQLite (a full disk)
+    /// names the migration.
+    fn not_committed(&self, m: &Migration, e: Error) -> Error {
+        match self.reclassify(e) {
+            Error::Sqlite(source) => Error::CommitFailed {
+                version: m.version(),
+                description: m.description().to_owned(),
+                source: Box::new(source),
+            },
+            other => other,
         }
     }
 
