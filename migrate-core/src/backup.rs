@@ -103,14 +103,183 @@ pub fn backup_to_new(
     stem: &str,
     timeout: Duration,
 ) -> Result<PathBuf, Error> {
-    // Unique within the process too, for threads backing up at once.
-    static CALLS: AtomicU32 = AtomicU32::new(0);
-    // The parent of a bare file name is "": the current directory.
-    let dir = if dir.as_os_str().is_empty() {
+    let dir = current_if_empty(dir);
+    let partial = write_partial(conn, dir, stem, timeout)?;
+    claim(&partial, dir, stem)
+}
+
+/// What [`backup_rotating`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    /// The backup that holds the database as it is now.
+    pub path: PathBuf,
+    /// True when the database was byte for byte the newest backup already,
+    /// so `path` is that one and no new file was kept.
+    pub reused: bool,
+    /// Older backups of the same database removed to keep the newest `keep`.
+    pub removed: Vec<PathBuf>,
+}
+
+/// The number of backups of a database [`backup_rotating`] keeps unless told
+/// otherwise: enough to undo the last deploys and the retries around them,
+/// while bounding the disk they take next to the database at five copies.
+pub const DEFAULT_KEEP: usize = 5;
+
+/// Backs up `conn`'s database into `dir` as `apply` does:
+/// `<db_name>.<version>.<UTC time>.bak` (see [`backup_to_new`]), unless the
+/// copy is byte for byte the newest backup of `db_name` there (a retry
+/// after a failed migration changes nothing), in which case that one is
+/// kept and the copy dropped; then removes the oldest backups of `db_name`
+/// in `dir` beyond the newest `keep` (at least 1). Only files named exactly
+/// like its backups are counted or removed.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use migrate_core::backup::backup_rotating;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # const TEXT: &str = r#"
+/// # [[migration]]
+/// # version = 1
+/// # description = "Create users table"
+/// # sql = "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"
+/// # "#;
+/// let migrations = migrate_core::Migrations::from_toml(TEXT, "migrations.toml")?;
+/// let dir = tempfile::tempdir()?;
+/// let conn = migrations.open(dir.path().join("app.db"))?;
+/// let t = Duration::from_secs(5);
+///
+/// let first = backup_rotating(&conn, dir.path(), "app.db", 1, 2, t)?;
+/// assert!(!first.reused);
+/// // Nothing changed: the same backup serves.
+/// let again = backup_rotating(&conn, dir.path(), "app.db", 1, 2, t)?;
+/// assert!(again.reused);
+/// assert_eq!(again.path, first.path);
+/// # Ok(())
+/// # }
+/// ```
+pub fn backup_rotating(
+    conn: &Connection,
+    dir: &Path,
+    db_name: &str,
+    version: i64,
+    keep: usize,
+    timeout: Duration,
+) -> Result<Rotation, Error> {
+    let dir = current_if_empty(dir);
+    let stamp: String = conn.query_row("SELECT strftime('%Y%m%dT%H%M%SZ', 'now')", [], |r| {
+        r.get(0)
+    })?;
+    let stem = format!("{db_name}.{version}.{stamp}");
+    let newest = backups_of(dir, db_name).pop();
+    let partial = write_partial(conn, dir, &stem, timeout)?;
+    let same = match &newest {
+        Some(previous) => same_bytes(previous, &partial).unwrap_or(false),
+        None => false,
+    };
+    let (path, reused) = match newest {
+        Some(previous) if same => {
+            let _ = std::fs::remove_file(&partial);
+            (previous, true)
+        }
+        _ => (claim(&partial, dir, &stem)?, false),
+    };
+    let mut removed = Vec::new();
+    let all = backups_of(dir, db_name);
+    let excess = all.len().saturating_sub(keep.max(1));
+    for old in all.into_iter().take(excess) {
+        if old != path && std::fs::remove_file(&old).is_ok() {
+            removed.push(old);
+        }
+    }
+    Ok(Rotation {
+        path,
+        reused,
+        removed,
+    })
+}
+
+/// The backups of `db_name` in `dir`, oldest first: files named
+/// `<db_name>.<version>.<YYYYMMDDTHHMMSSZ>.bak` or `…-<n>.bak`, ordered by
+/// time, then `n`.
+fn backups_of(dir: &Path, db_name: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<((String, u32), PathBuf)> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name();
+            let key = backup_key(name.to_str()?, db_name)?;
+            Some((key, entry.path()))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().map(|(_, path)| path).collect()
+}
+
+/// `(time, n)` of a backup file name of `db_name`, or `None` for any other
+/// name.
+fn backup_key(name: &str, db_name: &str) -> Option<(String, u32)> {
+    let rest = name.strip_prefix(db_name)?.strip_prefix('.')?;
+    let rest = rest.strip_suffix(".bak")?;
+    let (version, rest) = rest.split_once('.')?;
+    if version.is_empty() || !version.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (stamp, n) = match rest.split_once('-') {
+        Some((stamp, n)) => (stamp, n.parse::<u32>().ok().filter(|&n| n >= 2)?),
+        None => (rest, 1),
+    };
+    let b = stamp.as_bytes();
+    let shaped = b.len() == 16
+        && b[8] == b'T'
+        && b[15] == b'Z'
+        && b[..8].iter().chain(&b[9..15]).all(u8::is_ascii_digit);
+    shaped.then(|| (stamp.to_owned(), n))
+}
+
+/// Whether two files hold the same bytes.
+fn same_bytes(a: &Path, b: &Path) -> std::io::Result<bool> {
+    use std::io::Read;
+    if std::fs::metadata(a)?.len() != std::fs::metadata(b)?.len() {
+        return Ok(false);
+    }
+    let (mut a, mut b) = (std::fs::File::open(a)?, std::fs::File::open(b)?);
+    let (mut x, mut y) = (vec![0_u8; 1 << 16], vec![0_u8; 1 << 16]);
+    loop {
+        let n = a.read(&mut x)?;
+        if n == 0 {
+            return Ok(true);
+        }
+        b.read_exact(&mut y[..n])?;
+        if x[..n] != y[..n] {
+            return Ok(false);
+        }
+    }
+}
+
+/// The parent of a bare file name is "": the current directory.
+fn current_if_empty(dir: &Path) -> &Path {
+    if dir.as_os_str().is_empty() {
         Path::new(".")
     } else {
         dir
-    };
+    }
+}
+
+/// Copies `conn`'s database, after checking the space, to a new temporary
+/// file in `dir` (see [`backup_to_new`]) and returns its path.
+fn write_partial(
+    conn: &Connection,
+    dir: &Path,
+    stem: &str,
+    timeout: Duration,
+) -> Result<PathBuf, Error> {
+    // Unique within the process too, for threads backing up at once.
+    static CALLS: AtomicU32 = AtomicU32::new(0);
     remove_leftovers(dir);
     check_space(conn, dir)?;
     let partial = dir.join(format!(
@@ -120,6 +289,12 @@ pub fn backup_to_new(
     ));
     create_new(&partial).map_err(|e| cannot_create(&partial, &e))?;
     fill(conn, &partial, timeout)?;
+    Ok(partial)
+}
+
+/// Gives the complete copy `partial` its name, `<stem>.bak` or the first
+/// free `<stem>-<n>.bak`, atomically and without replacing any file.
+fn claim(partial: &Path, dir: &Path, stem: &str) -> Result<PathBuf, Error> {
     let mut n = 1_u32;
     loop {
         let dest = if n == 1 {
@@ -128,14 +303,14 @@ pub fn backup_to_new(
             dir.join(format!("{stem}-{n}.bak"))
         };
         // A hard link claims the name atomically and never replaces a file.
-        match std::fs::hard_link(&partial, &dest) {
+        match std::fs::hard_link(partial, &dest) {
             Ok(()) => {
-                let _ = std::fs::remove_file(&partial);
+                let _ = std::fs::remove_file(partial);
                 return Ok(dest);
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
             Err(e) => {
-                let _ = std::fs::remove_file(&partial);
+                let _ = std::fs::remove_file(partial);
                 return Err(cannot_create(&dest, &e));
             }
         }
@@ -572,4 +747,62 @@ fn copy(from: &Connection, to: &mut Connection, timeout: Duration) -> Result<(),
     let started = Instant::now();
     let backup = Backup::new(from, to).map_err(|e| Error::from_sqlite(e, timeout))?;
     step_until(&backup, -1, started, timeout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_names_of_this_databases_backups_count() {
+        let key = |name| backup_key(name, "chat.db");
+        assert_eq!(
+            key("chat.db.12.20261124T101500Z.bak"),
+            Some(("20261124T101500Z".to_owned(), 1))
+        );
+        assert_eq!(
+            key("chat.db.12.20261124T101500Z-3.bak"),
+            Some(("20261124T101500Z".to_owned(), 3))
+        );
+        for other in [
+            "chat.db",
+            "chat.db.12.20261124T101500Z.bak.partial.77.0",
+            "chat.db.12.20261124T101500Z-1.bak",
+            "chat.db.12.20261124T1015Z.bak",
+            "chat.db.x.20261124T101500Z.bak",
+            "chat.db.old.bak",
+            "chat.dbx.12.20261124T101500Z.bak",
+            "other.db.12.20261124T101500Z.bak",
+            "chat.db.12.20261124T101500Z.bak-journal",
+        ] {
+            assert_eq!(key(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn backups_are_ordered_by_time_then_number() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for name in [
+            "a.db.3.20260102T000000Z.bak",
+            "a.db.1.20260101T000000Z-2.bak",
+            "a.db.1.20260101T000000Z.bak",
+            "a.db.9.20251231T235959Z.bak",
+            "notes.txt",
+        ] {
+            std::fs::write(dir.path().join(name), "").expect("write");
+        }
+        let names: Vec<String> = backups_of(dir.path(), "a.db")
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "a.db.9.20251231T235959Z.bak",
+                "a.db.1.20260101T000000Z.bak",
+                "a.db.1.20260101T000000Z-2.bak",
+                "a.db.3.20260102T000000Z.bak",
+            ]
+        );
+    }
 }
