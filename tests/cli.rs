@@ -1081,6 +1081,46 @@ fn a_directory_is_not_a_database() {
 }
 
 #[test]
+fn a_device_or_a_socket_is_not_a_database_and_nothing_is_written_beside_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("app.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind a socket");
+    for (db, commands) in [
+        // Read-only commands only on /dev/null: nothing may be tried there.
+        (
+            Path::new("/dev/null"),
+            &["status", "version", "history", "check"][..],
+        ),
+        (
+            socket.as_path(),
+            &["status", "apply", "version", "history", "check"][..],
+        ),
+    ] {
+        for command in commands {
+            let run = migrate(REPO, db, &[command]);
+            run.expect_error(
+                1,
+                db,
+                &[
+                    "is not a regular file",
+                    "not a database file",
+                    "nothing was changed",
+                ],
+            );
+            assert_eq!(run.stdout, "", "{command}: {run}");
+        }
+    }
+    for args in [
+        &["apply", "--no-backup"][..],
+        &["apply", "--dry-run"],
+        &["baseline", "1"],
+    ] {
+        migrate(REPO, &socket, args).expect_error(1, &socket, &["is not a regular file"]);
+    }
+    assert_eq!(dir_entries(dir.path()), ["app.sock"], "nothing beside it");
+}
+
+#[test]
 fn a_database_locked_past_the_busy_timeout_exits_4_unchanged() {
     let (dir, db) = temp_db();
     migrate(FIRST10, &db, &["apply"]).expect_success();
@@ -1090,9 +1130,21 @@ fn a_database_locked_past_the_busy_timeout_exits_4_unchanged() {
     holder
         .execute_batch("BEGIN EXCLUSIVE")
         .expect("take the exclusive lock");
-    for command in ["apply", "status", "version", "history"] {
+    for command in [
+        &["apply"][..],
+        &["apply", "--no-backup"],
+        &["apply", "--no-backup", "--single-transaction"],
+        &["apply", "--single-transaction"],
+        &["apply", "--dry-run"],
+        &["status"],
+        &["version"],
+        &["history"],
+        &["check"],
+    ] {
         let started = Instant::now();
-        let run = migrate(REPO, &db, &["--busy-timeout", "0.5", command]);
+        let mut args = vec!["--busy-timeout", "0.5"];
+        args.extend_from_slice(command);
+        let run = migrate(REPO, &db, &args);
         let took = started.elapsed();
         run.expect_error(
             4,
@@ -1105,14 +1157,14 @@ fn a_database_locked_past_the_busy_timeout_exits_4_unchanged() {
         );
         assert!(
             took >= Duration::from_millis(450),
-            "{command} gave up after {took:?}, before the timeout"
+            "{command:?} gave up after {took:?}, before the timeout"
         );
         // Well under SQLite's or rusqlite's own defaults (5 s) too.
         assert!(
             took < Duration::from_secs(4),
-            "{command} waited {took:?}, far past the timeout"
+            "{command:?} waited {took:?}, far past the timeout"
         );
-        assert!(!run.stdout.contains("Applying"), "{command}: {run}");
+        assert!(!run.stdout.contains("Applying"), "{command:?}: {run}");
     }
     holder.execute_batch("ROLLBACK").expect("release the lock");
     drop(holder);

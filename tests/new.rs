@@ -8,14 +8,14 @@
 use std::path::{Path, PathBuf};
 
 use migrate_core::Migrations;
-use migrate_core::manifest::{Manifest, parse_with};
+use migrate_core::manifest::{Manifest, Placeholders, parse_checked};
 use migrate_tests::{REPO_MIGRATIONS, Run, bytes, command, dir_entries};
 use tempfile::TempDir;
 
 const REPO: &str = env!("CARGO_BIN_EXE_fixture-repo");
 
 /// The statement every new migration starts with (see migrate-bin's new.rs).
-const PLACEHOLDER: &str = "SELECT 'TODO: replace this placeholder with the SQL of this migration'";
+use migrate_core::manifest::PLACEHOLDER;
 
 /// A temporary directory holding `migrations.toml` with `text`.
 fn manifest_with(text: &str) -> (TempDir, PathBuf) {
@@ -47,9 +47,12 @@ fn read(path: &Path) -> String {
 #[track_caller]
 fn parse_file(path: &Path) -> Manifest {
     let dir = path.parent().expect("a directory");
-    parse_with(&read(path), &mut |file| {
-        std::fs::read_to_string(dir.join(file))
-    })
+    // As `new` checks it: the placeholder it wrote is work in progress.
+    parse_checked(
+        &read(path),
+        &mut |file| std::fs::read_to_string(dir.join(file)),
+        Placeholders::Allow,
+    )
     .unwrap_or_else(|d| panic!("{} should be valid: {d:?}", path.display()))
 }
 
@@ -89,9 +92,20 @@ fn appends_the_next_version_keeping_every_byte() {
     // The 15 migrations before it are untouched.
     let before = Migrations::from_toml(REPO_MIGRATIONS, "migrations.toml").expect("valid");
     assert_eq!(list[..15], before[..]);
-    // The build would accept it: every migration, the placeholder too, runs.
-    Migrations::from_toml(&read(&path), "migrations.toml")
-        .expect("the new file passes the build's checks, SQL included");
+    // The build refuses it until the placeholder is replaced, and says so.
+    let refused = Migrations::from_toml(&read(&path), "migrations.toml")
+        .expect_err("the build refuses a forgotten placeholder");
+    assert!(
+        refused.to_string().contains(
+            "version 16 still holds the placeholder `migrate new` wrote (SELECT 'TODO: \
+             replace this placeholder with the SQL of this migration'): replace it with the \
+             SQL of this migration"
+        ),
+        "{refused}"
+    );
+    let replaced = read(&path).replace(PLACEHOLDER, "ALTER TABLE users ADD COLUMN avatar_url TEXT");
+    Migrations::from_toml(&replaced, "migrations.toml")
+        .expect("once replaced, the file passes the build's checks, SQL included");
 
     let line = manifest.locations.last().expect("a location").line;
     assert_eq!(

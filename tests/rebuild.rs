@@ -107,8 +107,8 @@ edition = "2024"
 publish = false
 
 [dependencies]
-migrate-core = {{ path = '{}' }}
-migrate-macros = {{ path = '{}' }}
+migrate-core = {{ package = 'migrate-toml-core', path = '{}' }}
+migrate-macros = {{ package = 'migrate-toml-macros', path = '{}' }}
 
 [workspace]
 "#,

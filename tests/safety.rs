@@ -700,6 +700,273 @@ fn processes_applying_at_once_each_back_up_to_their_own_file_named_for_its_versi
     }
 }
 
+#[test]
+fn leftovers_of_a_killed_backup_are_removed_and_live_ones_kept() {
+    let (dir, db) = temp_db();
+    migrate(LEDGER, &db, &["apply", "--to", "1"]).expect_success();
+    // 999999999 is above any pid the kernel hands out: that process is gone.
+    let dead = "chatbot.db.1.20260101T000000Z.bak.partial.999999999.0";
+    let dead_journal = format!("{dead}-journal");
+    // This test's own process is alive: its partial copy may be in use.
+    let live = format!(
+        "chatbot.db.1.20260101T000000Z.bak.partial.{}.0",
+        std::process::id()
+    );
+    for name in [dead, &dead_journal, &live] {
+        std::fs::write(dir.path().join(name), "half a copy").expect("a leftover");
+    }
+    let run = migrate(LEDGER, &db, &["apply"]);
+    run.expect_success();
+    let bak = announced_backup(&run, "Backed up ");
+    assert_eq!(integrity(&bak), "ok");
+    let mut expected = vec![
+        "chatbot.db".to_owned(),
+        bak.file_name().unwrap().to_string_lossy().into_owned(),
+        live.clone(),
+    ];
+    expected.sort();
+    assert_eq!(dir_entries(dir.path()), expected);
+}
+
+#[test]
+fn a_process_killed_during_its_backup_leaves_no_file_named_like_a_good_backup() {
+    let (dir, db) = temp_db();
+    migrate(LEDGER, &db, &["apply", "--to", "1"]).expect_success();
+    // Tens of megabytes, so that the copy takes long enough to be killed in.
+    open(&db)
+        .execute_batch(
+            "INSERT INTO entries (amount, memo)
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400000)
+             SELECT i, hex(randomblob(60)) FROM n;",
+        )
+        .expect("fill the ledger");
+    let mut killed_mid_copy = 0;
+    for delay_ms in (10..=250).step_by(20) {
+        let mut child = command(LEDGER)
+            .arg("--database")
+            .arg(&db)
+            .args(["apply"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start apply");
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let entries = dir_entries(dir.path());
+        if entries.iter().any(|n| n.contains(".bak.partial.")) {
+            killed_mid_copy += 1;
+        }
+        // Anything named like a backup is a whole one: no hot journal
+        // beside it (a copy cut short), and every row of version 1.
+        for name in entries.iter().filter(|n| n.ends_with(".bak")) {
+            let journal = format!("{name}-journal");
+            assert!(
+                !entries.contains(&journal),
+                "killed after {delay_ms} ms: {name} is named like a good backup but was cut \
+                 short (its {journal} is beside it)"
+            );
+            let bak = dir.path().join(name);
+            assert_eq!(integrity(&bak), "ok", "killed after {delay_ms} ms: {name}");
+            assert_eq!(versions(&bak), [1], "killed after {delay_ms} ms: {name}");
+            assert_eq!(
+                count(&bak, "SELECT count(*) FROM entries"),
+                400_000,
+                "{name}"
+            );
+        }
+        if versions(&db) == [1, 2] {
+            break;
+        }
+    }
+    assert!(
+        killed_mid_copy > 0,
+        "no kill landed during a copy, so this test showed nothing"
+    );
+    // The next apply cleans the leftovers and finishes.
+    migrate(LEDGER, &db, &["apply"]).expect_success();
+    assert_eq!(versions(&db), [1, 2]);
+    let entries = dir_entries(dir.path());
+    assert!(
+        !entries.iter().any(|n| n.contains(".bak.partial.")),
+        "{entries:?}"
+    );
+    assert_eq!(integrity(&db), "ok");
+}
+
+/// A tmpfs of `megabytes` mounted on a new temporary directory, unmounted
+/// when dropped. The test needs root (CI runs as root); elsewhere it fails
+/// saying so rather than skip.
+struct SmallDisk {
+    dir: TempDir,
+}
+
+impl SmallDisk {
+    fn mount(megabytes: u32) -> SmallDisk {
+        let dir = tempfile::tempdir().expect("a mount point");
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "this test mounts a {megabytes} MB tmpfs and needs root to do so: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        SmallDisk { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// A ledger at version 1 (migration 2 pending) holding about `rows` x 100
+/// bytes.
+fn ledger_of(db: &Path, rows: u32) {
+    migrate(LEDGER, db, &["apply", "--to", "1"]).expect_success();
+    open(db)
+        .execute_batch(&format!(
+            "INSERT INTO entries (amount, memo)
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows})
+             SELECT i, hex(randomblob(40)) FROM n;"
+        ))
+        .expect("fill the ledger");
+}
+
+#[test]
+fn a_backup_that_would_not_fit_with_room_to_spare_is_refused_and_nothing_changes() {
+    // The database on a 24 MB disk, 12 MB of it: a copy would leave less
+    // than the 16 MB kept free for the database.
+    let disk = SmallDisk::mount(24);
+    let db = disk.path().join("chatbot.db");
+    ledger_of(&db, 100_000);
+    let before = bytes(&db);
+    let files = dir_entries(disk.path());
+    let run = migrate(LEDGER, &db, &["apply"]);
+    let dir = disk.path().display().to_string();
+    run.expect_error(
+        1,
+        &db,
+        &[
+            "cannot write the backup: not enough free space in",
+            &dir,
+            "--backup-dir",
+            "--no-backup",
+            "nothing was changed",
+        ],
+    );
+    assert_eq!(run.stdout, "", "{run}");
+    assert_eq!(bytes(&db), before);
+    assert_eq!(
+        dir_entries(disk.path()),
+        files,
+        "nothing written, nothing left"
+    );
+    assert_eq!(versions(&db), [1]);
+    let run = migrate(LEDGER, &db, &["--json", "apply"]);
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(run.stderr.contains("\"backup_failed\""), "{run}");
+    // A database named relative to the current directory, too.
+    let out = command(LEDGER)
+        .current_dir(disk.path())
+        .args(["--database", "chatbot.db", "apply"])
+        .output()
+        .expect("run apply");
+    let run = Run::from(out);
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(
+        run.stderr
+            .contains("not enough free space in the current directory"),
+        "{run}"
+    );
+    assert_eq!(dir_entries(disk.path()), files);
+
+    // The same database elsewhere, backing up onto the small disk.
+    let (_other, elsewhere) = temp_db();
+    std::fs::copy(&db, &elsewhere).expect("copy the database");
+    let small = SmallDisk::mount(8);
+    let run = migrate(
+        LEDGER,
+        &elsewhere,
+        &[
+            "apply",
+            "--backup-dir",
+            small.path().to_str().expect("utf-8"),
+        ],
+    );
+    run.expect_error(
+        1,
+        &elsewhere,
+        &[&format!(
+            "not enough free space in {}",
+            small.path().display()
+        )],
+    );
+    assert_eq!(dir_entries(small.path()), Vec::<String>::new());
+    assert_eq!(versions(&elsewhere), [1]);
+
+    // Without a backup the migration itself fits.
+    migrate(LEDGER, &db, &["apply", "--no-backup"]).expect_success();
+    assert_eq!(versions(&db), [1, 2]);
+}
+
+#[test]
+fn a_migration_that_fills_the_disk_is_named_and_rolled_back_whole() {
+    // Migration 2 writes about 5 MB. Less and less room is left to it, so
+    // that it fails while running, while committing, or not at all.
+    let disk = SmallDisk::mount(12);
+    let db = disk.path().join("chatbot.db");
+    migrate(SLOW, &db, &["apply", "--to", "1"]).expect_success();
+    let filler = disk.path().join("filler");
+    let mut failures = 0;
+    let mut stages = Vec::new();
+    for kilobytes in (6_000..=11_500).rev().step_by(500) {
+        std::fs::write(&filler, vec![0_u8; kilobytes << 10]).expect("fill the disk");
+        let run = migrate(SLOW, &db, &["apply", "--no-backup", "--to", "2"]);
+        std::fs::remove_file(&filler).expect("free the space");
+        if run.code == Some(0) {
+            break;
+        }
+        failures += 1;
+        stages.push(if run.stderr.contains("could not be committed") {
+            "committing".to_owned()
+        } else {
+            "running".to_owned()
+        });
+        run.expect_error(
+            1,
+            &db,
+            &[
+                "migration 2 (\"Fill readings\")",
+                "database or disk is full",
+                "the migration was rolled back and is not recorded",
+            ],
+        );
+        assert_eq!(versions(&db), [1], "{kilobytes} KB of filler: {run}");
+        assert_eq!(count(&db, "SELECT count(*) FROM readings"), 0);
+        assert_eq!(integrity(&db), "ok");
+    }
+    assert!(failures > 0, "the disk never filled up");
+    let stages: Vec<&str> = stages.iter().map(String::as_str).collect();
+    assert!(
+        stages.contains(&"running") && stages.contains(&"committing"),
+        "it should have failed both while running and while committing: {stages:?}"
+    );
+    // With the space back, the same apply finishes.
+    migrate(SLOW, &db, &["apply", "--no-backup"]).expect_success();
+    assert_eq!(versions(&db), [1, 2, 3]);
+}
+
 // ----------------------------------------- backups while another process writes
 
 /// Starts the writer process on `db` and waits until it has committed once.
@@ -856,6 +1123,67 @@ fn a_backup_taken_while_another_process_writes_is_consistent_and_restores() {
     }
 }
 
+#[test]
+fn a_restore_while_another_process_commits_loses_no_committed_row() {
+    for journal_mode in ["delete", "wal"] {
+        let (dir, db) = temp_db();
+        migrate(LEDGER, &db, &["apply", "--to", "1"]).expect_success();
+        let mode: String = open(&db)
+            .query_row(&format!("PRAGMA journal_mode = {journal_mode}"), [], |r| {
+                r.get(0)
+            })
+            .expect("set the journal mode");
+        assert_eq!(mode, journal_mode);
+        let bak = dir.path().join("empty-ledger.bak");
+        migrate_core::backup::backup_to(&open(&db), &bak, Duration::from_secs(5))
+            .expect("a backup of the empty ledger");
+        // Megabytes, so that copying the current database takes a while.
+        open(&db)
+            .execute_batch(&format!(
+                "BEGIN;
+                 INSERT INTO entries (amount, memo)
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {PREFILLED})
+                 SELECT i, printf('%d %s', i, hex(randomblob(40))) FROM n;
+                 UPDATE totals SET entries = {PREFILLED};
+                 COMMIT;"
+            ))
+            .expect("fill the ledger");
+        let stop = dir.path().join("stop");
+
+        let (writer, out) = start_writer(&db, &stop);
+        let restore = migrate(
+            LEDGER,
+            &db,
+            &["restore", bak.to_str().expect("utf-8"), "--yes"],
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        let added = stop_writer(writer, out, &stop);
+        restore.expect_success();
+        let replaced = announced_backup(&restore, "Backed up the current ");
+
+        // Every row the writer committed is in the copy of the replaced
+        // database (committed before the restore) or in the database now
+        // (committed after it): none fell between the two.
+        let (kept, kept_total) = ledger(&replaced);
+        let (now, now_total) = ledger(&db);
+        assert_eq!(kept, kept_total, "{journal_mode}: the copy is one moment");
+        assert_eq!(now, now_total, "{journal_mode}");
+        assert!(
+            kept > PREFILLED && now > 0,
+            "{journal_mode}: the writer should have committed before and after the \
+             restore ({kept} rows kept, {now} rows after)"
+        );
+        assert_eq!(
+            (kept - PREFILLED) + now,
+            added,
+            "{journal_mode}: {added} rows committed, {} kept, {now} after the restore",
+            kept - PREFILLED
+        );
+        assert_eq!(integrity(&db), "ok", "{journal_mode}");
+        assert_eq!(integrity(&replaced), "ok", "{journal_mode}");
+    }
+}
+
 // ----------------------------------------------------------------- restore
 
 #[test]
@@ -910,6 +1238,127 @@ fn restore_refuses_what_is_not_a_backup_and_changes_nothing() {
         assert_eq!(dir_entries(dir.path()), files, "{}", file.display());
     }
     assert_eq!(versions(&db), [1, 2]);
+}
+
+#[test]
+fn a_damaged_backup_is_refused_in_one_line_with_a_count() {
+    let (dir, db) = accounts_db(&DISTINCT);
+    let others = tempfile::tempdir().expect("another directory");
+    let damaged = others.path().join("damaged.bak");
+    {
+        let (_d, full) = accounts_db(&DISTINCT);
+        open(&full)
+            .execute_batch(
+                "INSERT INTO accounts (email)
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+                 SELECT printf('user%d-%s@example.com', i, hex(randomblob(20))) FROM n",
+            )
+            .expect("fill");
+        let mut whole = std::fs::read(&full).expect("read");
+        // Overwrite the cell pointers of ten pages in the middle: SQLite's
+        // check then reports a problem per cell, hundreds of lines.
+        let pages = whole.len() / 4096;
+        for page in pages / 2..pages / 2 + 10 {
+            whole[page * 4096 + 100..page * 4096 + 200].fill(0xff);
+        }
+        std::fs::write(&damaged, &whole).expect("write the damaged copy");
+    }
+    let before = bytes(&db);
+    let files = dir_entries(dir.path());
+    let run = migrate(
+        UNIQUE_BASE,
+        &db,
+        &["restore", damaged.to_str().expect("utf-8"), "--yes"],
+    );
+    let name = damaged.display().to_string();
+    run.expect_error(
+        1,
+        &db,
+        &[
+            &name,
+            "integrity check",
+            "more problems)",
+            "nothing was changed",
+        ],
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{run}");
+    assert_eq!(bytes(&db), before);
+    assert_eq!(dir_entries(dir.path()), files);
+}
+
+#[test]
+fn restore_refuses_another_applications_database_unless_forced() {
+    let (dir, db) = accounts_db(&DISTINCT);
+    let others = tempfile::tempdir().expect("another directory");
+    // A valid SQLite file with a schema_migrations table of this tool's
+    // shape, written by another application: its versions 1 and 2 are not
+    // ours.
+    let foreign = others.path().join("other-app.db");
+    migrate(LEDGER, &foreign, &["apply"]).expect_success();
+    // This application's own backup, with its record edited by hand.
+    let edited = others.path().join("edited.bak");
+    migrate_core::backup::backup_to(&open(&db), &edited, Duration::from_secs(5)).expect("back up");
+    open(&edited)
+        .execute(
+            "UPDATE schema_migrations SET description = 'Create carts table' WHERE version = 1",
+            [],
+        )
+        .expect("edit the record");
+
+    let before = bytes(&db);
+    let files = dir_entries(dir.path());
+    for (file, words) in [
+        (
+            &foreign,
+            &["not a backup of this application's database", "--force"][..],
+        ),
+        (
+            &edited,
+            &["it records version 1 as \"Create carts table\"", "--force"][..],
+        ),
+    ] {
+        let run = migrate(
+            UNIQUE_BASE,
+            &db,
+            &["restore", file.to_str().expect("utf-8"), "--yes"],
+        );
+        let name = file.display().to_string();
+        let mut expected = vec![name.as_str(), "nothing was changed"];
+        expected.extend_from_slice(words);
+        run.expect_error(3, &db, &expected);
+        assert_eq!(run.stdout, "", "{run}");
+        assert_eq!(bytes(&db), before, "{}", file.display());
+        assert_eq!(dir_entries(dir.path()), files, "{}", file.display());
+    }
+    // In JSON, with its own code.
+    let run = migrate(
+        UNIQUE_BASE,
+        &db,
+        &[
+            "--json",
+            "restore",
+            foreign.to_str().expect("utf-8"),
+            "--yes",
+        ],
+    );
+    assert_eq!(run.code, Some(3), "{run}");
+    assert!(run.stderr.contains("\"foreign_backup\""), "{run}");
+    assert_eq!(bytes(&db), before);
+
+    // --force restores it all the same, keeping the replaced database.
+    let run = migrate(
+        UNIQUE_BASE,
+        &db,
+        &[
+            "restore",
+            foreign.to_str().expect("utf-8"),
+            "--yes",
+            "--force",
+        ],
+    );
+    run.expect_success();
+    announced_backup(&run, "Backed up the current ");
+    assert_eq!(ledger(&db), ledger(&foreign));
 }
 
 #[test]
@@ -998,4 +1447,116 @@ fn history_shows_how_long_each_migration_took_and_which_build_applied_it() {
         "{total} ms recorded, {wall:?} for the whole run"
     );
     assert_eq!(count(&db, "SELECT count(*) FROM readings"), 200_000);
+}
+
+// ------------------------------------------------- permissions (as nobody)
+
+/// `bin`, copied where any user may run it, run as the unprivileged user
+/// `nobody` (root ignores file modes, so permissions are tested this way).
+struct AsNobody {
+    _dir: TempDir,
+    bin: PathBuf,
+}
+
+impl AsNobody {
+    fn new(bin: &str) -> AsNobody {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("a directory for the binary");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        let copy = dir.path().join("migrate");
+        std::fs::copy(bin, &copy).expect("copy the binary");
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        AsNobody {
+            _dir: dir,
+            bin: copy,
+        }
+    }
+
+    fn run(&self, db: &Path, args: &[&str]) -> Run {
+        let out = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&self.bin)
+            .arg("--database")
+            .arg(db)
+            .args(args)
+            .env_remove("MIGRATE_DATABASE")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run setpriv (util-linux)");
+        Run::from(out)
+    }
+}
+
+/// A directory with `mode` holding `chatbot.db` at version 10 of the
+/// repository's history (5 pending for the full build), itself with `file_mode`.
+fn database_with_modes(dir_mode: u32, file_mode: u32) -> (TempDir, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("chatbot.db");
+    migrate(env!("CARGO_BIN_EXE_fixture-first10"), &db, &["apply"]).expect_success();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(file_mode)).expect("chmod");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(dir_mode)).expect("chmod");
+    (dir, db)
+}
+
+#[test]
+fn a_database_the_user_cannot_write_is_refused_before_any_backup_or_statement() {
+    let nobody = AsNobody::new(env!("CARGO_BIN_EXE_fixture-repo"));
+    let backups = tempfile::tempdir().expect("a backup directory");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(backups.path(), std::fs::Permissions::from_mode(0o777))
+            .expect("chmod");
+    }
+    let backup_dir = backups.path().to_str().expect("utf-8").to_owned();
+    // A read-only file in a writable directory; a writable file in a
+    // directory the user cannot write in (no journal can be created).
+    for (dir_mode, file_mode, what) in [
+        (0o777, 0o444, "read-only file"),
+        (0o755, 0o666, "read-only directory"),
+    ] {
+        let (dir, db) = database_with_modes(dir_mode, file_mode);
+        let before = bytes(&db);
+        let files = dir_entries(dir.path());
+        for args in [
+            &["apply"][..],
+            &["apply", "--backup-dir", &backup_dir],
+            &["apply", "--no-backup"],
+            &["apply", "--single-transaction"],
+            &["apply", "--dry-run"],
+        ] {
+            let run = nobody.run(&db, args);
+            run.expect_error(
+                1,
+                &db,
+                &[
+                    "the database is read-only",
+                    "permissions",
+                    "nothing was changed",
+                ],
+            );
+            assert!(
+                !run.stderr.contains("migration 11"),
+                "{what} {args:?}: {run}"
+            );
+            assert_eq!(run.stdout, "", "{what} {args:?}: {run}");
+            assert_eq!(bytes(&db), before, "{what} {args:?}");
+            assert_eq!(dir_entries(dir.path()), files, "{what} {args:?}");
+            assert_eq!(
+                dir_entries(backups.path()),
+                Vec::<String>::new(),
+                "{what} {args:?}: no backup of a database that cannot be migrated"
+            );
+        }
+        // Reading still works.
+        let run = nobody.run(&db, &["version"]);
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (Some(0), "10\n"),
+            "{what}: {run}"
+        );
+        let run = nobody.run(&db, &["--json", "apply", "--no-backup"]);
+        assert!(run.stderr.contains("\"read_only\""), "{what}: {run}");
+    }
 }

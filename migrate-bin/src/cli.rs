@@ -130,6 +130,9 @@ enum Command {
         /// Do not ask for confirmation
         #[arg(long)]
         yes: bool,
+        /// Restore it even if its history or schema is not this build's
+        #[arg(long)]
+        force: bool,
     },
     /// Print the schema the migrations produce, as the build proved it (no database needed)
     #[command(after_help = "Example:\n  migrate schema > schema.sql")]
@@ -454,7 +457,11 @@ impl Failure {
 
     fn exit_code(&self) -> u8 {
         match self {
-            Failure::Path(_) | Failure::Backup(..) => 1,
+            Failure::Backup(b) => match b.1 {
+                Error::ForeignBackup { .. } => 3,
+                _ => 1,
+            },
+            Failure::Path(_) => 1,
             Failure::Usage(_) => 2,
             Failure::Runner(e) => exit_code(e),
         }
@@ -500,7 +507,8 @@ pub fn exit_code(error: &Error) -> u8 {
         Error::Inconsistent { .. }
         | Error::UnexpectedTrackingTable { .. }
         | Error::AlreadyTracked { .. }
-        | Error::BaselineMismatch { .. } => 3,
+        | Error::BaselineMismatch { .. }
+        | Error::ForeignBackup { .. } => 3,
         _ => 1,
     }
 }
@@ -581,7 +589,9 @@ fn execute(
             ));
             return Ok(0);
         }
-        Command::Restore { file, yes } => return restore(file, *yes, path, timeout),
+        Command::Restore { file, yes, force } => {
+            return restore(migrations, file, (*yes, *force), path, timeout);
+        }
         _ => {}
     }
     // status, version, history and check never create or change a database.
@@ -662,6 +672,8 @@ fn apply(
             .iter()
             .any(|&v| args.to.is_none_or(|to| v <= to));
         if pending && status.problems.is_empty() {
+            // Not a copy of a database the migrations cannot write anyway.
+            migrate_core::backup::check_writable(path)?;
             let (dir, stem) = backup_name(
                 path,
                 args.backup_dir.as_deref(),
@@ -706,7 +718,13 @@ fn backup_name(
     Ok((dir, format!("{name}.{version}.{stamp}")))
 }
 
-fn restore(file: &Path, yes: bool, path: &Path, timeout: Duration) -> Result<u8, Failure> {
+fn restore(
+    migrations: &Migrations,
+    file: &Path,
+    (yes, force): (bool, bool),
+    path: &Path,
+    timeout: Duration,
+) -> Result<u8, Failure> {
     if let (Ok(a), Ok(b)) = (file.canonicalize(), path.canonicalize())
         && a == b
     {
@@ -716,8 +734,13 @@ fn restore(file: &Path, yes: bool, path: &Path, timeout: Duration) -> Result<u8,
         )));
     }
     // Check the backup before asking anything.
-    let backup = migrate_core::backup::open_backup(file, timeout)
-        .map_err(|e| Failure::Backup(Box::new((file.to_path_buf(), e))))?;
+    let refuse = |e| Failure::Backup(Box::new((file.to_path_buf(), e)));
+    let backup = migrate_core::backup::open_backup(file, timeout).map_err(refuse)?;
+    // Another application's database, or one whose record or schema was
+    // changed, would replace this one and then pass for it.
+    if !force && let Some(detail) = migrations.foreign_history(&backup).map_err(refuse)? {
+        return Err(refuse(Error::ForeignBackup { detail }));
+    }
     drop(backup);
     confirm(
         yes,
@@ -729,13 +752,17 @@ fn restore(file: &Path, yes: bool, path: &Path, timeout: Duration) -> Result<u8,
     )?;
     let mut conn = Connection::open(path).map_err(opening)?;
     conn.busy_timeout(timeout).map_err(opening)?;
-    // The database being replaced is kept too: a restore is undoable. One
-    // read transaction, so the version in the name is the copy's.
-    let snapshot = conn.unchecked_transaction().map_err(opening)?;
-    let has_data: bool = snapshot
-        .query_row("SELECT count(*) > 0 FROM sqlite_master", [], |r| r.get(0))
-        .map_err(opening)?;
-    if has_data {
+    // The database being replaced is kept too, copied under the same write
+    // lock as the replacement: a restore is undoable, and no commit of
+    // another process falls between the copy and the replacement.
+    let kept = migrate_core::backup::restore_keeping(&mut conn, file, timeout, |current| {
+        // One read transaction, so the version in the name is the copy's.
+        let snapshot = current.unchecked_transaction()?;
+        let has_data: bool =
+            snapshot.query_row("SELECT count(*) > 0 FROM sqlite_master", [], |r| r.get(0))?;
+        if !has_data {
+            return Ok(None);
+        }
         let version: i64 = snapshot
             .query_row(
                 "SELECT coalesce((SELECT max(version) FROM schema_migrations), 0)",
@@ -743,16 +770,17 @@ fn restore(file: &Path, yes: bool, path: &Path, timeout: Duration) -> Result<u8,
                 |r| r.get(0),
             )
             .unwrap_or(0);
-        let (dir, stem) = backup_name(path, None, version, &snapshot)?;
-        let dest = migrate_core::backup::backup_to_new(&snapshot, &dir, &stem, timeout)?;
+        let (dir, stem) = backup_name(path, None, version, &snapshot)
+            .map_err(|f| migrate_core::Error::BackupFailed(f.to_string()))?;
+        migrate_core::backup::backup_to_new(&snapshot, &dir, &stem, timeout).map(Some)
+    })?;
+    if let Some(dest) = kept {
         output::line(&format!(
             "Backed up the current {} to {}",
             path.display(),
             dest.display()
         ));
     }
-    snapshot.commit().map_err(opening)?;
-    migrate_core::backup::restore_from(&mut conn, file, timeout)?;
     output::line(&format!(
         "Restored {} from {}",
         path.display(),
@@ -832,6 +860,15 @@ fn check_path(path: &Path) -> Result<(), Failure> {
     if path.is_dir() {
         return Err(Failure::Path(
             "is a directory, not a database file".to_owned(),
+        ));
+    }
+    // A device, a pipe or a socket: SQLite would write a journal (and a
+    // backup) beside it before failing with an I/O error.
+    if path.exists() && !path.is_file() {
+        return Err(Failure::Path(
+            "is not a regular file (a device, a pipe or a socket), not a database file; \
+             nothing was changed"
+                .to_owned(),
         ));
     }
     let dir = match path.parent() {

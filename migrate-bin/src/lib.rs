@@ -2,7 +2,7 @@
 //! its own migrations:
 //!
 //! ```no_run
-//! migrate_macros::embed_migrations!("../migrations.toml");
+//! migrate_macros::embed_migrations!("migrations.toml");
 //!
 //! fn main() -> std::process::ExitCode {
 //!     migrate_bin::run(&MIGRATIONS)

@@ -5,14 +5,15 @@
 //! after the last byte of the file, so every existing comment, blank line and
 //! piece of formatting stays byte-identical. Nothing is written unless the
 //! current file is valid and the new one is too (both checked with
-//! `migrate_core::manifest::parse_with`); the new file replaces the old one
+//! `migrate_core::manifest::parse_checked`); the new file replaces the old one
 //! by a rename, so a reader never sees half of it.
 //!
 //! The SQL of the new migration is a placeholder, [`PLACEHOLDER`]: a
-//! statement has to be there (the build refuses a migration whose SQL is
-//! only whitespace or comments), so it is one that does nothing and says
-//! what to do, in the statement itself, so that it shows in the diff, in
-//! `--verbose` logs and wherever the statement is printed.
+//! statement that does nothing and says what to do in its own text, so that
+//! it shows in the diff and wherever the statement is printed. The build
+//! refuses it, naming it as the placeholder `new` wrote, so a forgotten one
+//! cannot ship as a silent no-op; `new` itself accepts files that still
+//! hold one (work in progress).
 
 use std::fs;
 use std::io::{self, Write};
@@ -36,13 +37,9 @@ pub struct NewArgs {
     pub manifest: Option<PathBuf>,
 }
 
-/// The SQL a new migration starts with. It must be a real statement (the
-/// build refuses SQL that is only comments), it must be harmless if it is
-/// applied anyway (a `SELECT` of a constant changes nothing), and it must
-/// not look like a finished migration to a reviewer: the TODO is the
-/// statement's own text, not a comment that is easy to skim past.
-pub const PLACEHOLDER: &str =
-    "SELECT 'TODO: replace this placeholder with the SQL of this migration'";
+/// The SQL a new migration starts with: harmless if it ran, and refused by
+/// the build until it is replaced (see [`manifest::PLACEHOLDER`]).
+pub use migrate_core::manifest::PLACEHOLDER;
 
 /// Longest slug of a `--sql-file` name, in characters.
 const SLUG_MAX: usize = 50;
@@ -242,10 +239,11 @@ fn validate(
     dir: &Path,
     extra: Option<(&str, &str)>,
 ) -> Result<Manifest, Vec<manifest::Diagnostic>> {
-    manifest::parse_with(text, &mut |path| match extra {
+    let mut read = |path: &str| match extra {
         Some((name, contents)) if name == path => Ok(contents.to_owned()),
         _ => fs::read_to_string(dir.join(path)),
-    })
+    };
+    manifest::parse_checked(text, &mut read, manifest::Placeholders::Allow)
 }
 
 fn render(diagnostics: &[manifest::Diagnostic], shown: &Path) -> String {
@@ -623,9 +621,21 @@ mod tests {
     }
 
     #[test]
-    fn placeholder_is_a_statement() {
+    fn placeholder_fails_the_build_and_says_so() {
         let text = entry(1, "One", None);
-        let parsed = manifest::parse(&text).expect("the entry alone is a valid manifest");
+        let diagnostics = manifest::parse(&text).expect_err("the build refuses the placeholder");
+        assert_eq!(diagnostics.len(), 1);
+        assert_eq!(
+            diagnostics[0].message,
+            format!(
+                "version 1 still holds the placeholder `migrate new` wrote ({PLACEHOLDER}): \
+                 replace it with the SQL of this migration"
+            )
+        );
+        // `new` itself accepts it, and so a second `new` before filling it in.
+        let mut read = |_: &str| Err(io::Error::other("no files"));
+        let parsed = manifest::parse_checked(&text, &mut read, manifest::Placeholders::Allow)
+            .expect("new accepts its own placeholder");
         assert_eq!(parsed.migrations.latest_version(), 1);
     }
 }

@@ -11,7 +11,7 @@
 //!    the million messages.
 //!
 //! Each iteration starts from a fresh copy of the file (not timed).
-//! `cargo bench -p migrate-core --bench big`.
+//! `cargo bench -p migrate-toml-core --bench big`.
 
 use std::path::{Path, PathBuf};
 

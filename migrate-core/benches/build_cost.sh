@@ -9,7 +9,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 work="$root/target/build-cost"
 counts=("${@:-1 100 1000 5000}")
 mkdir -p "$work"
-cargo build -q --release -p migrate-core --example workload --manifest-path "$root/Cargo.toml"
+cargo build -q --release -p migrate-toml-core --example workload --manifest-path "$root/Cargo.toml"
 for n in ${counts[@]}; do
     dir="$work/embed-$n"
     mkdir -p "$dir/src"
@@ -22,8 +22,8 @@ edition = "2024"
 publish = false
 
 [dependencies]
-migrate-core = { path = "$root/migrate-core" }
-migrate-macros = { path = "$root/migrate-macros" }
+migrate-core = { package = "migrate-toml-core", path = "$root/migrate-core" }
+migrate-macros = { package = "migrate-toml-macros", path = "$root/migrate-macros" }
 
 [profile.dev.build-override]
 opt-level = 3

@@ -1,7 +1,7 @@
 //! What the build-time checks cost per build: parsing and validating
 //! `migrations.toml`, and proving every migration against SQLite, for
 //! generated histories of 100, 1,000 and 5,000 migrations. This is the
-//! macro's work; `cargo bench -p migrate-core --bench prove`.
+//! macro's work; `cargo bench -p migrate-toml-core --bench prove`.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use migrate_core::{manifest, verify};

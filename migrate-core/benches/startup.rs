@@ -4,7 +4,7 @@
 //! user_version`, for 100, 1,000 and 5,000 applied migrations, with the
 //! connection open and including `Connection::open` of a file, and
 //! including the application's first query.
-//! `cargo bench -p migrate-core --bench startup`.
+//! `cargo bench -p migrate-toml-core --bench startup`.
 
 use std::hint::black_box;
 

@@ -3,7 +3,7 @@
 //! the runner with the plain-rusqlite floors reliably on a noisy machine:
 //!
 //! ```sh
-//! cargo build --release -p migrate-core --example apply_profile
+//! cargo build --release -p migrate-toml-core --example apply_profile
 //! valgrind --tool=callgrind --toggle-collect='apply_profile::run' \
 //!     target/release/examples/apply_profile runner 1000
 //! ```

@@ -1,5 +1,5 @@
 //! Prints a generated `migrations.toml` of N migrations (default 1000), the
-//! same workload the benchmarks use: `cargo run -p migrate-core --example
+//! same workload the benchmarks use: `cargo run -p migrate-toml-core --example
 //! workload -- 1000 > migrations.toml`.
 
 #[path = "../benches/workload/mod.rs"]

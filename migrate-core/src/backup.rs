@@ -9,6 +9,7 @@
 //! that transaction's snapshot.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -53,6 +54,11 @@ use crate::{Error, tracking};
 /// # }
 /// ```
 pub fn backup_to(conn: &Connection, dest: &Path, timeout: Duration) -> Result<(), Error> {
+    let dir = match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    check_space(conn, dir)?;
     create_new(dest).map_err(|e| cannot_create(dest, &e))?;
     fill(conn, dest, timeout)
 }
@@ -62,6 +68,11 @@ pub fn backup_to(conn: &Connection, dest: &Path, timeout: Duration) -> Result<()
 /// taken, and returns its path. The name is claimed atomically, so processes
 /// backing up at the same moment each get their own file. Never overwrites
 /// a file.
+///
+/// The copy is written under a temporary name, `<stem>.bak.partial.<pid>.<n>`,
+/// and given its name only when complete: a process killed mid-copy leaves
+/// no file that looks like a good backup. Such leftovers (and their
+/// journals) of processes that no longer run are removed first.
 ///
 /// # Examples
 ///
@@ -92,6 +103,23 @@ pub fn backup_to_new(
     stem: &str,
     timeout: Duration,
 ) -> Result<PathBuf, Error> {
+    // Unique within the process too, for threads backing up at once.
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    // The parent of a bare file name is "": the current directory.
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    remove_leftovers(dir);
+    check_space(conn, dir)?;
+    let partial = dir.join(format!(
+        "{stem}.bak.partial.{}.{}",
+        std::process::id(),
+        CALLS.fetch_add(1, Ordering::Relaxed)
+    ));
+    create_new(&partial).map_err(|e| cannot_create(&partial, &e))?;
+    fill(conn, &partial, timeout)?;
     let mut n = 1_u32;
     loop {
         let dest = if n == 1 {
@@ -99,10 +127,43 @@ pub fn backup_to_new(
         } else {
             dir.join(format!("{stem}-{n}.bak"))
         };
-        match create_new(&dest) {
-            Ok(()) => return fill(conn, &dest, timeout).map(|()| dest),
+        // A hard link claims the name atomically and never replaces a file.
+        match std::fs::hard_link(&partial, &dest) {
+            Ok(()) => {
+                let _ = std::fs::remove_file(&partial);
+                return Ok(dest);
+            }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
-            Err(e) => return Err(cannot_create(&dest, &e)),
+            Err(e) => {
+                let _ = std::fs::remove_file(&partial);
+                return Err(cannot_create(&dest, &e));
+            }
+        }
+    }
+}
+
+/// Removes `*.bak.partial.<pid>.<n>` files in `dir` (and their `-journal`)
+/// left by processes that no longer run. Only where a process's liveness
+/// can be read (`/proc`); elsewhere they stay.
+fn remove_leftovers(dir: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some((_, rest)) = name.rsplit_once(".bak.partial.") else {
+            continue;
+        };
+        let pid = rest.split('.').next().unwrap_or_default();
+        if !pid.is_empty()
+            && pid.bytes().all(|b| b.is_ascii_digit())
+            && !Path::new("/proc").join(pid).exists()
+        {
+            let _ = std::fs::remove_file(entry.path());
         }
     }
 }
@@ -120,14 +181,100 @@ fn cannot_create(dest: &Path, e: &std::io::Error) -> Error {
     Error::BackupFailed(format!("cannot create {}: {e}", dest.display()))
 }
 
+/// Refuses, with [`Error::ReadOnly`], a database file this process may not
+/// write, or whose directory it may not write in (SQLite creates its
+/// journal there): found before a backup is written or anything is run,
+/// instead of as the first statement's failure. A file that does not exist
+/// needs only the directory.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// migrate_core::backup::check_writable(&dir.path().join("app.db"))?;
+/// # Ok(())
+/// # }
+/// ```
+pub fn check_writable(db: &Path) -> Result<(), Error> {
+    use rustix::fs::{Access, access};
+    let dir = match db.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if db.exists() && access(db, Access::WRITE_OK).is_err() {
+        return Err(Error::ReadOnly);
+    }
+    if access(dir, Access::WRITE_OK | Access::EXEC_OK).is_err() {
+        return Err(Error::ReadOnly);
+    }
+    Ok(())
+}
+
+/// Space a backup leaves free on its disk, besides its own size: at least
+/// 16 MiB, or a tenth of the copy. The database (often on the same disk)
+/// still has to migrate, and the application to write, after the backup.
+const HEADROOM_MIN: u64 = 16 << 20;
+
+/// Refuses, before anything is written, a backup of `conn`'s database that
+/// would not fit in `dir` with [`HEADROOM_MIN`] (or a tenth) to spare.
+fn check_space(conn: &Connection, dir: &Path) -> Result<(), Error> {
+    let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    let need = u64::try_from(pages.saturating_mul(page_size)).unwrap_or(0);
+    let headroom = (need / 10).max(HEADROOM_MIN);
+    // Where the free space cannot be read, the copy itself will tell.
+    let Ok(free) = fs4::available_space(dir) else {
+        return Ok(());
+    };
+    if free < need.saturating_add(headroom) {
+        let place = if dir == Path::new(".") {
+            "the current directory".to_owned()
+        } else {
+            dir.display().to_string()
+        };
+        return Err(Error::BackupFailed(format!(
+            "not enough free space in {place} for the backup: it takes {}, {} is free, and {} \
+             must stay free for the database; free some space, back up to another disk with \
+             --backup-dir, or skip it with --no-backup",
+            megabytes(need),
+            megabytes(free),
+            megabytes(headroom)
+        )));
+    }
+    Ok(())
+}
+
+/// `n` bytes as megabytes with one decimal.
+fn megabytes(n: u64) -> String {
+    // Sizes of files: far below 2^52, exact enough as f64.
+    #[allow(clippy::cast_precision_loss)]
+    let mb = n as f64 / 1_048_576.0;
+    format!("{mb:.1} MB")
+}
+
 /// Copies `conn`'s database into the empty file `dest` that the caller just
-/// created, removing it if the copy fails.
+/// created, removing it (and any journal of it) if the copy fails. A write
+/// that fails (a full disk) is the backup's failure, named as such, not the
+/// database's.
 fn fill(conn: &Connection, dest: &Path, timeout: Duration) -> Result<(), Error> {
+    let failed = |e: Error| match e {
+        Error::Sqlite(e) => Error::BackupFailed(format!(
+            "{}: {}",
+            dest.display(),
+            crate::error::sqlite_message(&e)
+        )),
+        other => other,
+    };
     let result = Connection::open(dest)
         .map_err(|e| Error::from_sqlite(e, timeout))
-        .and_then(|mut target| copy(conn, &mut target, timeout));
+        .and_then(|mut target| copy(conn, &mut target, timeout))
+        .map_err(failed);
     if result.is_err() {
         let _ = std::fs::remove_file(dest);
+        let mut journal = dest.as_os_str().to_owned();
+        journal.push("-journal");
+        let _ = std::fs::remove_file(journal);
     }
     result
 }
@@ -171,6 +318,140 @@ fn fill(conn: &Connection, dest: &Path, timeout: Duration) -> Result<(), Error> 
 pub fn restore_from(conn: &mut Connection, source: &Path, timeout: Duration) -> Result<(), Error> {
     let from = open_backup(source, timeout)?;
     copy(&from, conn, timeout)
+}
+
+/// Replaces the main database of `conn` with the backup at `source`, as
+/// [`restore_from`] does, after `keep` has copied the database as it is:
+/// both under one write lock, so that no commit of another process can fall
+/// between the copy and the replacement (it lands before the copy, and so
+/// in it, or after the replacement). `keep` gets a read-only connection to
+/// the same file, to copy (with [`backup_to_new`]) and name the copy; it
+/// returns where it wrote it, if anywhere. When `keep` fails, nothing is
+/// replaced.
+///
+/// How: SQLite's backup API takes the destination's write lock at its first
+/// step and holds it until the copy ends, so a first step of zero pages
+/// locks `conn`'s file without changing it, `keep` runs, then the copy.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use migrate_core::backup::{backup_to, backup_to_new, restore_keeping};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # const TEXT: &str = r#"
+/// # [[migration]]
+/// # version = 1
+/// # description = "Create users table"
+/// # sql = "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"
+/// # "#;
+/// let migrations = migrate_core::Migrations::from_toml(TEXT, "migrations.toml")?;
+/// let dir = tempfile::tempdir()?;
+/// let mut conn = migrations.open(dir.path().join("app.db"))?;
+/// let backup = dir.path().join("before.bak");
+/// backup_to(&conn, &backup, Duration::from_secs(5))?;
+/// conn.execute("INSERT INTO users (id, name) VALUES ('u1', 'Ann')", [])?;
+///
+/// let kept = restore_keeping(&mut conn, &backup, Duration::from_secs(5), |current| {
+///     backup_to_new(current, dir.path(), "app.replaced", Duration::from_secs(5)).map(Some)
+/// })?;
+/// // The backup is back; the row is in the copy of what it replaced.
+/// let rows: i64 = conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?;
+/// assert_eq!(rows, 0);
+/// let copy = migrate_core::rusqlite::Connection::open(kept.expect("kept"))?;
+/// let rows: i64 = copy.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?;
+/// assert_eq!(rows, 1);
+/// # Ok(())
+/// # }
+/// ```
+pub fn restore_keeping(
+    conn: &mut Connection,
+    source: &Path,
+    timeout: Duration,
+    keep: impl FnOnce(&Connection) -> Result<Option<PathBuf>, Error>,
+) -> Result<Option<PathBuf>, Error> {
+    let from = open_backup(source, timeout)?;
+    let Some(path) = conn.path().filter(|p| !p.is_empty()).map(PathBuf::from) else {
+        return Err(Error::BackupFailed(
+            "the database has no file to copy before restoring".to_owned(),
+        ));
+    };
+    let sqlite = |e| Error::from_sqlite(e, timeout);
+    let journal: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .map_err(sqlite)?;
+    let started = Instant::now();
+    let backup = Backup::new(&from, conn).map_err(sqlite)?;
+    // Lock the destination; zero pages copied.
+    step_until(&backup, 0, started, timeout)?;
+    // In WAL mode readers go on beside the write lock. In the rollback
+    // journal modes the backup's lock is EXCLUSIVE, which keeps readers out;
+    // but then the file holds exactly the last commit (a hot journal was
+    // rolled back on locking) and nobody can change it, so it is read
+    // without locking.
+    let current = if journal.eq_ignore_ascii_case("wal") {
+        Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+    } else {
+        Connection::open_with_flags(
+            format!("{}?nolock=1", file_uri(&path)),
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+    }
+    .map_err(sqlite)?;
+    current
+        .busy_timeout(timeout)
+        .map_err(|e| Error::from_sqlite(e, timeout))?;
+    // Dropping `backup` on failure ends it and rolls the lock back.
+    let kept = keep(&current)?;
+    drop(current);
+    step_until(&backup, -1, Instant::now(), timeout)?;
+    Ok(kept)
+}
+
+/// `path` as an SQLite `file:` URI, every byte but unreserved ones and
+/// `/` percent-encoded.
+fn file_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for &b in path.as_os_str().as_encoded_bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            uri.push(char::from(b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri
+}
+
+/// Steps `backup` by `pages` (-1: all) until it has done that much, waiting
+/// while either side is locked, up to `timeout` from `started`. Zero pages
+/// return once the destination is locked.
+fn step_until(
+    backup: &Backup<'_, '_>,
+    pages: i32,
+    started: Instant,
+    timeout: Duration,
+) -> Result<(), Error> {
+    loop {
+        match backup
+            .step(pages)
+            .map_err(|e| Error::from_sqlite(e, timeout))?
+        {
+            StepResult::Done => return Ok(()),
+            StepResult::Busy | StepResult::Locked if started.elapsed() < timeout => {
+                sleep(Duration::from_millis(20));
+            }
+            StepResult::Busy | StepResult::Locked => return Err(Error::Busy { timeout }),
+            // More pages remain: what a partial step is for.
+            _ if pages >= 0 => return Ok(()),
+            _ => {}
+        }
+    }
 }
 
 /// Opens a backup read-only, refusing anything that is not an SQLite
@@ -251,15 +532,38 @@ pub fn open_backup(source: &Path, timeout: Duration) -> Result<Connection, Error
             detail: "it has no schema_migrations table".to_owned(),
         });
     }
-    let integrity: String = from
-        .query_row("PRAGMA quick_check", [], |r| r.get(0))
-        .map_err(|e| damaged(Error::Sqlite(e)))?;
-    if integrity != "ok" {
+    let problems = quick_check(&from).map_err(|e| damaged(Error::Sqlite(e)))?;
+    if let Some(first) = problems.first() {
+        // One line, however much SQLite found.
+        let more = match problems.len() {
+            1 => String::new(),
+            n => format!(" (and {} more problems)", n - 1),
+        };
         return Err(Error::NotABackup {
-            detail: format!("it fails SQLite's integrity check: {integrity}"),
+            detail: format!("it fails SQLite's integrity check: {first}{more}"),
         });
     }
     Ok(from)
+}
+
+/// The problems `PRAGMA quick_check` finds, one per line of its report
+/// (a row may hold several lines); empty when it says `ok`.
+fn quick_check(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare("PRAGMA quick_check")?;
+    let mut rows = stmt.query([])?;
+    let mut problems = Vec::new();
+    while let Some(row) = rows.next()? {
+        let text: String = row.get(0)?;
+        if text != "ok" {
+            problems.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with("***"))
+                    .map(str::to_owned),
+            );
+        }
+    }
+    Ok(problems)
 }
 
 /// Copies every page of `from` into `to` in one step, retrying while either
@@ -267,18 +571,5 @@ pub fn open_backup(source: &Path, timeout: Duration) -> Result<Connection, Error
 fn copy(from: &Connection, to: &mut Connection, timeout: Duration) -> Result<(), Error> {
     let started = Instant::now();
     let backup = Backup::new(from, to).map_err(|e| Error::from_sqlite(e, timeout))?;
-    loop {
-        match backup
-            .step(-1)
-            .map_err(|e| Error::from_sqlite(e, timeout))?
-        {
-            StepResult::Done => return Ok(()),
-            StepResult::Busy | StepResult::Locked if started.elapsed() < timeout => {
-                sleep(Duration::from_millis(20));
-            }
-            StepResult::Busy | StepResult::Locked => return Err(Error::Busy { timeout }),
-            // More pages remain only when stepping fewer than all of them.
-            _ => {}
-        }
-    }
+    step_until(&backup, -1, started, timeout)
 }

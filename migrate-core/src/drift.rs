@@ -220,6 +220,66 @@ impl CheckReport {
 }
 
 impl Migrations {
+    /// Why the database on `conn` (a backup about to be restored) does not
+    /// hold this build's history, or `None` when it does: every recorded
+    /// version known with its description and checksum, none skipped, and
+    /// the schema exactly its version's. A backup at an older version than
+    /// the build (migrations pending) is this application's. Reads only.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # const TEXT: &str = r#"
+    /// # [[migration]]
+    /// # version = 1
+    /// # description = "Create users table"
+    /// # sql = "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"
+    /// # "#;
+    /// let migrations = migrate_core::Migrations::from_toml(TEXT, "migrations.toml")?;
+    /// let mut conn = migrate_core::rusqlite::Connection::open_in_memory()?;
+    /// assert_eq!(migrations.foreign_history(&conn)?, None, "an empty one is at version 0");
+    /// migrations.apply(&mut conn)?;
+    /// assert_eq!(migrations.foreign_history(&conn)?, None);
+    ///
+    /// conn.execute("UPDATE schema_migrations SET description = 'Create carts table'", [])?;
+    /// assert_eq!(
+    ///     migrations.foreign_history(&conn)?.as_deref(),
+    ///     Some("it records version 1 as \"Create carts table\", this build as \"Create users table\""),
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn foreign_history(&self, conn: &Connection) -> Result<Option<String>, Error> {
+        let report = self.check(conn)?;
+        if let Some(problem) = report.status.problems.first() {
+            return Ok(Some(problem.to_string()));
+        }
+        for row in self.migrator().history(conn)? {
+            let known = u32::try_from(row.version).ok().and_then(|v| self.get(v));
+            if let (Some(m), Some(recorded)) = (known, &row.description)
+                && recorded.trim() != m.description().trim()
+            {
+                return Ok(Some(format!(
+                    "it records version {} as {recorded:?}, this build as {:?}",
+                    m.version(),
+                    m.description()
+                )));
+            }
+        }
+        if let Some(first) = report.differences.first() {
+            return Ok(Some(format!(
+                "its schema is not version {}'s: {first}{}",
+                report.status.current_version,
+                match report.differences.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more differences)", n - 1),
+                }
+            )));
+        }
+        Ok(None)
+    }
+
     /// Compares the database with this build: its record (see
     /// [`Migrations::status`]) and its schema with the fingerprint of its
     /// version. Reads only.

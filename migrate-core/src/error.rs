@@ -197,6 +197,18 @@ pub enum Error {
         detail: String,
     },
 
+    /// A backup given to restore holds another history than this build's
+    /// (another application's database, or one whose record or schema was
+    /// changed): refused unless forced.
+    #[error(
+        "not a backup of this application's database: {detail}; pass --force to restore it \
+         anyway; nothing was changed"
+    )]
+    ForeignBackup {
+        /// The first disagreement found.
+        detail: String,
+    },
+
     /// `baseline` on a database that already records migrations.
     #[error(
         "the database already records migrations (up to version {version}); baseline is only \
@@ -231,6 +243,23 @@ pub enum Error {
         version: u32,
         /// Its description.
         description: String,
+    },
+
+    /// A migration's statements ran, but recording or committing it failed
+    /// (a full disk, an I/O error): its transaction was rolled back.
+    #[error(
+        "migration {version} ({description:?}) ran but could not be committed: {}; the \
+         migration was rolled back and is not recorded",
+        sqlite_message(source)
+    )]
+    CommitFailed {
+        /// The migration's version.
+        version: u32,
+        /// Its description.
+        description: String,
+        /// SQLite's error.
+        #[source]
+        source: Box<rusqlite::Error>,
     },
 
     /// A migration of a single-transaction batch failed: the whole batch was
@@ -339,7 +368,7 @@ impl Error {
             Error::ReadOnly => "read_only",
             Error::UnexpectedTrackingTable { .. } => "unexpected_tracking_table",
             Error::Inconsistent { .. } => "inconsistent",
-            Error::MigrationFailed { .. } => "migration_failed",
+            Error::MigrationFailed { .. } | Error::CommitFailed { .. } => "migration_failed",
             Error::TransactionControl { .. } => "transaction_control",
             Error::ForeignKeyViolation { .. } => "foreign_key_violation",
             Error::InTransaction => "in_transaction",
@@ -347,6 +376,7 @@ impl Error {
             Error::BaselineMismatch { .. } => "baseline_mismatch",
             Error::BackupFailed(_) => "backup_failed",
             Error::NotABackup { .. } => "not_a_backup",
+            Error::ForeignBackup { .. } => "foreign_backup",
             Error::NotTransactional { .. } => "not_transactional",
             Error::FunctionNotRegistered { .. } => "function_not_registered",
             Error::ExtensionLoadFailed { .. } => "extension_load_failed",
@@ -372,7 +402,9 @@ impl Error {
     /// ```
     pub fn sqlite_error(&self) -> Option<&rusqlite::Error> {
         match self {
-            Error::MigrationFailed { source, .. } => Some(source),
+            Error::MigrationFailed { source, .. } | Error::CommitFailed { source, .. } => {
+                Some(source)
+            }
             Error::BatchRolledBack { source } => source.sqlite_error(),
             Error::Sqlite(e) => Some(e),
             _ => None,
@@ -409,6 +441,7 @@ impl Error {
     pub fn version(&self) -> Option<u32> {
         match self {
             Error::MigrationFailed { version, .. }
+            | Error::CommitFailed { version, .. }
             | Error::TransactionControl { version, .. }
             | Error::ForeignKeyViolation { version, .. }
             | Error::NotTransactional { version, .. }

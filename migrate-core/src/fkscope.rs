@@ -348,7 +348,7 @@ impl Graph {
     /// declare any foreign key, then their lists.
     fn read(conn: &Connection) -> rusqlite::Result<Graph> {
         let mut stmt = conn.prepare_cached(
-            "SELECT lower(name), sql LIKE '%references%' FROM sqlite_schema \
+            "SELECT lower(name), sql LIKE '%references%' FROM sqlite_master \
              WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
         )?;
         let rows: Vec<(String, bool)> = stmt
@@ -367,7 +367,7 @@ impl Graph {
     /// The names of the tables there are now.
     fn tables(conn: &Connection) -> rusqlite::Result<HashSet<String>> {
         let mut stmt = conn.prepare_cached(
-            "SELECT lower(name) FROM sqlite_schema \
+            "SELECT lower(name) FROM sqlite_master \
              WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
         )?;
         stmt.query_map([], |r| r.get(0))?.collect()
@@ -427,7 +427,7 @@ impl Graph {
             return Ok(known);
         }
         let mut stmt = conn.prepare_cached(
-            "SELECT coalesce(max(sql LIKE '%replace%'), 0) FROM sqlite_schema \
+            "SELECT coalesce(max(sql LIKE '%replace%'), 0) FROM sqlite_master \
              WHERE type = 'table' AND lower(name) = ?1",
         )?;
         let replaces: bool = stmt.query_row([table], |r| r.get(0))?;

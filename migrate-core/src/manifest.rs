@@ -13,7 +13,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::model::{Function, Migration, Migrations};
-use crate::sql::is_blank;
+use crate::sql::is_empty;
 
 /// A validated `migrations.toml`: the migrations, and where each one was
 /// written, for messages that point back into the file.
@@ -390,7 +390,7 @@ impl<'de> Deserialize<'de> for RawSql {
 /// [[migration]]
 /// version = 1
 /// description = "Create users table"
-/// sql = "  -- nothing yet"
+/// sql = "   "
 ///
 /// [[migration]]
 /// version = 1
@@ -399,7 +399,7 @@ impl<'de> Deserialize<'de> for RawSql {
 /// "#).unwrap_err();
 /// assert_eq!(diagnostics.len(), 2);
 /// assert_eq!(diagnostics[0].location, Location { line: 5, column: 7 });
-/// assert!(diagnostics[0].message.starts_with("the sql of version 1 has no statement"));
+/// assert!(diagnostics[0].message.starts_with("the sql of version 1 is empty"));
 /// assert_eq!(diagnostics[1].location, Location { line: 8, column: 11 });
 /// assert!(diagnostics[1].message.starts_with("version 1 is used twice, here and at line 3"));
 /// ```
@@ -417,8 +417,10 @@ pub fn parse(text: &str) -> Result<Manifest, Vec<Diagnostic>> {
 /// Checks, each reported with its location and a fix: TOML syntax; unknown,
 /// missing and mistyped keys; versions that do not start at 1 and rise by
 /// exactly 1 in file order (gaps, duplicates, disorder); empty descriptions;
-/// empty SQL and blank statements; unreadable or empty SQL files; an empty
-/// `database` path.
+/// empty SQL and empty statements (whitespace only: SQL that is only
+/// comments is a valid no-op); unreadable or empty SQL files; the
+/// placeholder `migrate new` wrote ([`PLACEHOLDER`]); an empty `database`
+/// path.
 ///
 /// # Examples
 ///
@@ -455,6 +457,33 @@ pub fn parse(text: &str) -> Result<Manifest, Vec<Diagnostic>> {
 pub fn parse_with(
     text: &str,
     read_sql_file: &mut dyn FnMut(&str) -> std::io::Result<String>,
+) -> Result<Manifest, Vec<Diagnostic>> {
+    parse_checked(text, read_sql_file, Placeholders::Refuse)
+}
+
+/// The SQL `migrate new` gives a new migration. It is a statement that
+/// does nothing and says what to do in its own text, so it shows in the
+/// diff and in logs; the build refuses it (see [`parse_with`]) so that a
+/// forgotten one cannot ship as a silent no-op.
+pub const PLACEHOLDER: &str =
+    "SELECT 'TODO: replace this placeholder with the SQL of this migration'";
+
+/// Whether [`PLACEHOLDER`] is a problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placeholders {
+    /// The build's rule: a migration still holding it fails.
+    Refuse,
+    /// `migrate new`'s: it checks a file it is about to extend, where an
+    /// earlier placeholder is work in progress, not an error.
+    Allow,
+}
+
+/// [`parse_with`], with the placeholder rule given: `migrate new` checks
+/// files with [`Placeholders::Allow`].
+pub fn parse_checked(
+    text: &str,
+    read_sql_file: &mut dyn FnMut(&str) -> std::io::Result<String>,
+    placeholders: Placeholders,
 ) -> Result<Manifest, Vec<Diagnostic>> {
     let raw: RawManifest = toml::from_str(text).map_err(|e| vec![toml_diagnostic(text, &e)])?;
     let mut problems = Problems {
@@ -528,14 +557,17 @@ pub fn parse_with(
                         (Vec::new(), Vec::new())
                     }
                     Ok(contents) => {
-                        if is_blank(&contents) {
+                        if is_empty(&contents) {
                             problems.push(
                                 file.span(),
                                 format!(
-                                    "sql_file \"{path}\" of version {version} has no \
-                                     statement (it is empty, whitespace or comments)"
+                                    "sql_file \"{path}\" of version {version} is empty: \
+                                     write the SQL the migration runs, or a comment saying \
+                                     why it does nothing"
                                 ),
                             );
+                        } else if contents.contains(PLACEHOLDER) {
+                            problems.placeholder(file.span(), version, placeholders);
                         }
                         sql_files.push(path.clone());
                         (vec![contents], vec![SqlOrigin::File { path: path.clone() }])
@@ -544,14 +576,16 @@ pub fn parse_with(
             }
             (Some(sql), None) => match sql.get_ref() {
                 RawSql::One(s) => {
-                    if is_blank(s) {
+                    if is_empty(s) {
                         problems.push(
                             sql.span(),
                             format!(
-                                "the sql of version {version} has no statement (it is empty, \
-                                 whitespace or comments): write the SQL the migration runs"
+                                "the sql of version {version} is empty: write the SQL the \
+                                 migration runs, or a comment saying why it does nothing"
                             ),
                         );
+                    } else if s.contains(PLACEHOLDER) {
+                        problems.placeholder(sql.span(), version, placeholders);
                     }
                     let value = Spanned::new(sql.span(), s.clone());
                     (vec![s.clone()], vec![toml_item(&value)])
@@ -567,16 +601,17 @@ pub fn parse_with(
                         );
                     }
                     for (i, item) in items.iter().enumerate() {
-                        if is_blank(item.get_ref()) {
+                        if is_empty(item.get_ref()) {
                             problems.push(
                                 item.span(),
                                 format!(
-                                    "statement {} of version {version} has no SQL (it is \
-                                     empty, whitespace or comments): remove it or write the \
-                                     statement",
+                                    "statement {} of version {version} is empty: remove it \
+                                     or write the statement",
                                     i + 1
                                 ),
                             );
+                        } else if item.get_ref().contains(PLACEHOLDER) {
+                            problems.placeholder(item.span(), version, placeholders);
                         }
                     }
                     (
@@ -792,6 +827,19 @@ struct Problems<'a> {
 }
 
 impl Problems<'_> {
+    /// Reports the placeholder `migrate new` wrote, unless it is allowed.
+    fn placeholder(&mut self, span: Range<usize>, version: i64, allowed: Placeholders) {
+        if allowed == Placeholders::Refuse {
+            self.push(
+                span,
+                format!(
+                    "version {version} still holds the placeholder `migrate new` wrote \
+                     ({PLACEHOLDER}): replace it with the SQL of this migration"
+                ),
+            );
+        }
+    }
+
     fn push(&mut self, span: Range<usize>, message: impl Into<String>) {
         self.list.push(Diagnostic {
             location: Location::of_offset(self.text, span.start),

@@ -861,6 +861,8 @@ impl<'m> Migrator<'m> {
     /// # }
     /// ```
     pub fn current_version(&self, conn: &Connection) -> Result<i64, Error> {
+        conn.busy_timeout(self.busy_timeout)
+            .map_err(|e| self.classify(e))?;
         // Three rows by key in the usual case; every row otherwise.
         if let Some(state) = self.keyed_state(conn) {
             return Ok(state.version);
@@ -960,6 +962,10 @@ impl<'m> Migrator<'m> {
         if !conn.is_autocommit() {
             return Err(Error::InTransaction);
         }
+        // From the first statement on: a connection comes with rusqlite's
+        // 5 s (or the caller's) wait, not this migrator's.
+        conn.busy_timeout(self.busy_timeout)
+            .map_err(|e| self.classify(e))?;
         // Cheap look first, without the write lock: the common start-up case
         // (nothing pending, nothing edited) is one cached statement that
         // never writes and works on read-only files.
@@ -977,6 +983,7 @@ impl<'m> Migrator<'m> {
             });
         }
         self.check_functions_after(conn, state.version)?;
+        refuse_read_only(conn)?;
         self.without_foreign_keys(conn, |conn, scope| {
             if self.single_transaction {
                 self.apply_at_once(conn, scope, &mut progress)
@@ -1053,10 +1060,17 @@ impl<'m> Migrator<'m> {
         // The rows after all the statements, in the same transaction: one
         // INSERT prepared once, instead of prepared again after each
         // migration's schema change.
-        for (m, took) in ran {
-            self.record(&tx, m, took).map_err(batch)?;
+        for (m, took) in &ran {
+            self.record(&tx, m, *took)
+                .map_err(|e| batch(self.not_committed(m, e)))?;
         }
-        tx.commit().map_err(|e| self.classify(e))?;
+        if let Err(e) = tx.commit() {
+            let last = ran.last().map(|(m, _)| *m);
+            return Err(match last {
+                Some(m) => batch(self.not_committed(m, Error::Sqlite(e))),
+                None => self.classify(e),
+            });
+        }
         Ok(report)
     }
 
@@ -1144,8 +1158,10 @@ impl<'m> Migrator<'m> {
             let started = Instant::now();
             if migration.is_transactional() {
                 run_checked(&tx, migration, scope)?;
-                self.record(&tx, migration, started.elapsed())?;
-                tx.commit().map_err(|e| self.classify(e))?;
+                self.record(&tx, migration, started.elapsed())
+                    .map_err(|e| self.not_committed(migration, e))?;
+                tx.commit()
+                    .map_err(|e| self.not_committed(migration, Error::Sqlite(e)))?;
             } else {
                 // Keep the tracking table, release the lock, run bare.
                 tx.commit().map_err(|e| self.classify(e))?;
@@ -1388,6 +1404,7 @@ impl<'m> Migrator<'m> {
             return Ok(Vec::new());
         }
         self.check_functions_after(conn, state.version)?;
+        refuse_read_only(conn)?;
         self.without_foreign_keys(conn, |conn, scope| {
             // Whatever the lock's look writes (the tracking table, adopted
             // checksums) is rolled back with the trial.
@@ -1665,6 +1682,20 @@ impl<'m> Migrator<'m> {
         }
     }
 
+    /// An error recording or committing `m`, after its statements ran: a
+    /// busy database stays busy; anything else from SQLite (a full disk)
+    /// names the migration.
+    fn not_committed(&self, m: &Migration, e: Error) -> Error {
+        match self.reclassify(e) {
+            Error::Sqlite(source) => Error::CommitFailed {
+                version: m.version(),
+                description: m.description().to_owned(),
+                source: Box::new(source),
+            },
+            other => other,
+        }
+    }
+
     fn classify(&self, e: rusqlite::Error) -> Error {
         Error::from_sqlite(e, self.busy_timeout)
     }
@@ -1674,6 +1705,20 @@ impl<'m> Migrator<'m> {
             Error::Sqlite(e) => self.classify(e),
             other => other,
         }
+    }
+}
+
+/// [`Error::ReadOnly`] for a database this process cannot write: SQLite
+/// opens a file it may not write read-only, and a directory it may not
+/// write in keeps it from creating the journal; said before anything runs,
+/// not as the first statement's "attempt to write a readonly database".
+fn refuse_read_only(conn: &Connection) -> Result<(), Error> {
+    if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+        return Err(Error::ReadOnly);
+    }
+    match conn.path().filter(|p| !p.is_empty()) {
+        Some(path) => crate::backup::check_writable(Path::new(path)),
+        None => Ok(()),
     }
 }
 

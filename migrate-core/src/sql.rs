@@ -29,6 +29,24 @@ pub fn is_blank(sql: &str) -> bool {
     skip_trivia(sql).is_empty()
 }
 
+/// True when `sql` holds nothing at all: only whitespace and `;`, not even
+/// a comment. Such SQL is a mistake; SQL that is only comments is a
+/// deliberate no-op (projects keep them so that version numbers stay
+/// aligned across database engines) and is applied and recorded as one.
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::sql::is_empty;
+///
+/// assert!(is_empty(" \n ; "));
+/// assert!(!is_empty("-- version 7 only changes the PostgreSQL schema"));
+/// ```
+pub fn is_empty(sql: &str) -> bool {
+    sql.trim_matches(|c: char| c.is_whitespace() || c == ';')
+        .is_empty()
+}
+
 /// The first `n` keywords of a statement, upper-cased, skipping comments.
 pub(crate) fn leading_keywords(sql: &str, n: usize) -> Vec<String> {
     let mut words = Vec::with_capacity(n);
@@ -124,6 +142,15 @@ mod tests {
         assert!(is_blank("-- only a comment\n /* and another */ ;"));
         assert!(!is_blank("-- comment\nSELECT 1"));
         assert!(!is_blank("/* c */ VACUUM"));
+    }
+
+    #[test]
+    fn empty_means_not_even_a_comment() {
+        assert!(is_empty(""));
+        assert!(is_empty("  \n\t ;; "));
+        assert!(!is_empty("-- only a comment"));
+        assert!(!is_empty("/* c */"));
+        assert!(!is_empty("SELECT 1"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! `line:column` a user is sent to and the words that tell them what to fix.
 
 use migrate_core::manifest::{Diagnostic, Location, parse};
-use migrate_core::{Migrations, sql::is_blank};
+use migrate_core::{Migrations, sql::is_empty};
 
 /// The repository's own migration history.
 const REPO_MANIFEST: &str = include_str!("../../migrations.toml");
@@ -537,8 +537,8 @@ fn empty_sql_string() {
         &text,
         "4:7",
         &[
-            "the sql of version 1 has no statement",
-            "write the SQL the migration runs",
+            "the sql of version 1 is empty",
+            "write the SQL the migration runs, or a comment saying why it does nothing",
         ],
     );
 }
@@ -554,7 +554,58 @@ fn comment_only_sql_string() {
         "  /* later */ ;",
         "\"\"\"",
     ]);
-    assert_one_error(&text, "4:7", &["the sql of version 1 has no statement"]);
+    // A deliberate no-op: kept as written, checksummed like any other.
+    let m = ok(&text);
+    assert_eq!(
+        m[0].sql().collect::<Vec<_>>(),
+        ["  -- TODO\n  /* later */ ;\n"]
+    );
+}
+
+#[test]
+fn semicolons_and_whitespace_only_is_empty() {
+    let text = toml(&[
+        "[[migration]]",
+        "version = 1",
+        "description = \"x\"",
+        "sql = \" ;\\n; \"",
+    ]);
+    assert_one_error(&text, "4:7", &["the sql of version 1 is empty"]);
+}
+
+#[test]
+fn the_placeholder_migrate_new_wrote_is_refused_in_every_form() {
+    let placeholder = migrate_core::manifest::PLACEHOLDER;
+    for sql in [
+        format!("sql = \"{placeholder}\""),
+        format!("sql = [\"CREATE TABLE a (id INTEGER)\", \"{placeholder}\"]"),
+    ] {
+        let text = toml(&["[[migration]]", "version = 1", "description = \"x\"", &sql]);
+        let d = errors(&text);
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert_eq!(
+            d[0].message,
+            format!(
+                "version 1 still holds the placeholder `migrate new` wrote ({placeholder}): \
+                 replace it with the SQL of this migration"
+            )
+        );
+    }
+    let text = toml(&[
+        "[[migration]]",
+        "version = 1",
+        "description = \"x\"",
+        "sql_file = \"a.sql\"",
+    ]);
+    let d = migrate_core::manifest::parse_with(&text, &mut |_| {
+        Ok(format!("-- TODO\n{placeholder};\n"))
+    })
+    .expect_err("a placeholder in an sql_file is refused too");
+    assert_diagnostic(
+        &d[0],
+        "4:12",
+        &["version 1 still holds the placeholder `migrate new` wrote"],
+    );
 }
 
 #[test]
@@ -591,7 +642,7 @@ fn whitespace_only_statement_in_a_list() {
         &text,
         "6:5",
         &[
-            "statement 2 of version 1 has no SQL",
+            "statement 2 of version 1 is empty",
             "remove it or write the statement",
         ],
     );
@@ -606,7 +657,8 @@ fn comment_only_statement_in_a_list() {
         "description = \"x\"",
         "sql = [\"-- just a note\", \"CREATE TABLE a (id INTEGER)\"]",
     ]);
-    assert_one_error(&text, "4:8", &["statement 1 of version 1 has no SQL"]);
+    let m = ok(&text);
+    assert_eq!(m[0].sql().len(), 2);
 }
 
 // --------------------------------------------------------------- database
@@ -647,7 +699,7 @@ fn several_problems_are_all_reported_in_file_order() {
         "[[migration]]",              // 13
         "version = 3",                // 14
         "description = \"third\"",    // 15
-        "sql = \"-- nothing\"",       // 16
+        "sql = \"  \"",               // 16
     ]);
     let d = errors(&text);
     let at: Vec<String> = d.iter().map(|d| d.location.to_string()).collect();
@@ -665,8 +717,8 @@ fn several_problems_are_all_reported_in_file_order() {
         "9:11",
         &["version 2 is used twice, here and at line 4"],
     );
-    assert_diagnostic(&d[5], "11:20", &["statement 2 of version 2 has no SQL"]);
-    assert_diagnostic(&d[6], "16:7", &["sql of version 3 has no statement"]);
+    assert_diagnostic(&d[5], "11:20", &["statement 2 of version 2 is empty"]);
+    assert_diagnostic(&d[6], "16:7", &["sql of version 3 is empty"]);
 }
 
 #[test]
@@ -700,7 +752,7 @@ fn the_repository_migrations_parse() {
     assert_eq!(m.default_database(), Some("chatbot.db"));
     assert_eq!(m[0].description(), "Create users table");
     assert!(m.iter().all(|m| m.is_transactional()));
-    assert!(m.iter().all(|m| m.sql().all(|s| !is_blank(s))));
+    assert!(m.iter().all(|m| m.sql().all(|s| !is_empty(s))));
     // Version 2 lists two statements; version 13 is a single string.
     assert_eq!(m[1].sql().len(), 2);
     assert_eq!(
@@ -784,7 +836,7 @@ fn columns_count_characters_not_bytes() {
         "description = \"Ajouter la colonne « été »\"",
         "sql = [\"CREATE TABLE é (id INTEGER)\", \"\"]",
     ]);
-    assert_one_error(&text, "4:39", &["statement 2 of version 1 has no SQL"]);
+    assert_one_error(&text, "4:39", &["statement 2 of version 1 is empty"]);
 }
 
 // ------------------------------------------------- parse never panics

@@ -91,7 +91,7 @@ pub mod __private {
 /// assert_eq!(MIGRATIONS.get(1).unwrap().description(), "Create users table");
 /// assert_eq!(MIGRATIONS.default_database(), Some("chatbot.db"));
 /// assert!(MIGRATIONS.final_schema().starts_with("CREATE TABLE "));
-/// assert!(MIGRATIONS.build().starts_with("migrate "));
+/// assert!(MIGRATIONS.build().starts_with("migrate-toml "));
 ///
 /// // Applying it on a connection you already have.
 /// let mut conn = migrate_toml::rusqlite::Connection::open_in_memory()?;
