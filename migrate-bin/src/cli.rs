@@ -26,6 +26,7 @@ Examples:
   migrate baseline 12              record 1..12 as applied on a database made before this tool
   migrate restore app.db.12.20261124T101500Z.bak   put a backup back
   migrate schema                   the schema the migrations produce (proved at build time)
+  migrate --load-extension ./vec0.so apply   load an SQLite extension the migrations call
 
 The database is --database, else $MIGRATE_DATABASE, else `database` in migrations.toml.
 
@@ -72,6 +73,10 @@ struct Cli {
     /// Append the log (each migration and SQL statement with its duration) to this file
     #[arg(long, global = true, value_name = "PATH")]
     log_file: Option<PathBuf>,
+
+    /// Load this SQLite extension (a shared library) before anything else; repeat for several
+    #[arg(long, global = true, value_name = "PATH")]
+    load_extension: Vec<PathBuf>,
 
     #[command(subcommand)]
     command: Option<Command>,
@@ -184,6 +189,33 @@ pub fn run(migrations: &Migrations) -> ExitCode {
     run_from(std::env::args_os(), migrations)
 }
 
+/// [`run`] for a program whose migrations call functions it registers
+/// itself: `on_open` runs on the connection of every command that applies
+/// or tries migrations (`apply`, `apply --dry-run`), after the extensions of
+/// `--load-extension`, before anything is read or written. See
+/// [`run_from_with`] to pass the arguments.
+///
+/// ```no_run
+/// use migrate_core::rusqlite::functions::FunctionFlags;
+///
+/// migrate_macros::embed_migrations!("../migrations.toml");
+///
+/// fn main() -> std::process::ExitCode {
+///     migrate_bin::run_with(&MIGRATIONS, |conn| {
+///         let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+///         conn.create_scalar_function("slug", 1, flags, |ctx| {
+///             Ok(ctx.get::<String>(0)?.to_lowercase().replace(' ', "-"))
+///         })
+///     })
+/// }
+/// ```
+pub fn run_with<F>(migrations: &Migrations, on_open: F) -> ExitCode
+where
+    F: Fn(&Connection) -> migrate_core::rusqlite::Result<()> + Send + Sync,
+{
+    run_from_with(std::env::args_os(), migrations, on_open)
+}
+
 /// Runs the CLI on the given arguments (the first is the program name).
 ///
 /// # Examples
@@ -218,6 +250,56 @@ pub fn run_from<I, T>(args: I, migrations: &Migrations) -> ExitCode
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
+{
+    run_from_with(args, migrations, |_| Ok(()))
+}
+
+/// [`run_from`] with a hook that registers the program's functions: see
+/// [`run_with`].
+///
+/// # Examples
+///
+/// ```
+/// use std::process::ExitCode;
+/// use migrate_core::rusqlite::functions::FunctionFlags;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let migrations = migrate_core::Migrations::from_toml(r#"
+///     [[function]]
+///     name = "twice"
+///     args = 1
+///
+///     [[migration]]
+///     version = 1
+///     description = "Seed the answer"
+///     sql = ["CREATE TABLE t (x)", "INSERT INTO t VALUES (twice(21))"]
+/// "#, "migrations.toml")?;
+/// # let dir = std::env::temp_dir().join(format!("migrate-bin-doctest-with-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// let db = dir.join("app.db");
+/// let args = ["migrate", "apply", "--database", db.to_str().unwrap()];
+///
+/// // Without the function, apply refuses and changes nothing (exit code 1).
+/// assert_eq!(migrate_bin::run_from(args, &migrations), ExitCode::from(1));
+///
+/// let code = migrate_bin::run_from_with(args, &migrations, |conn| {
+///     conn.create_scalar_function("twice", 1, FunctionFlags::SQLITE_UTF8, |ctx| {
+///         Ok(2 * ctx.get::<i64>(0)?)
+///     })
+/// });
+/// assert_eq!(code, ExitCode::SUCCESS);
+/// let conn = migrate_core::rusqlite::Connection::open(&db)?;
+/// assert_eq!(conn.query_row("SELECT x FROM t", [], |r| r.get::<_, i64>(0))?, 42);
+/// # drop(conn);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok(())
+/// # }
+/// ```
+pub fn run_from_with<I, T, F>(args: I, migrations: &Migrations, on_open: F) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+    F: Fn(&Connection) -> migrate_core::rusqlite::Result<()> + Send + Sync,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     // Known before parsing, so that a usage error can be JSON too.
@@ -290,12 +372,26 @@ where
         );
         return ExitCode::from(2);
     };
-    let migrator = migrations
+    let mut migrator = migrations
         .migrator()
-        .busy_timeout(Duration::from_secs_f64(cli.busy_timeout));
+        .busy_timeout(Duration::from_secs_f64(cli.busy_timeout))
+        .on_open(on_open);
+    for extension in &cli.load_extension {
+        migrator = migrator.load_extension(extension);
+    }
 
     let timeout = Duration::from_secs_f64(cli.busy_timeout);
-    match execute(&command, &path, migrations, &migrator, timeout) {
+    let result = if cli.load_extension.is_empty() {
+        Ok(())
+    } else {
+        // Every extension is loaded once before the database is opened, so
+        // a path that fails leaves it untouched (not even created).
+        Connection::open_in_memory()
+            .map_err(Error::from)
+            .and_then(|probe| migrator.prepare(&probe))
+            .map_err(Failure::from)
+    };
+    match result.and_then(|()| execute(&command, &path, migrations, &migrator, timeout)) {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
             // Every wait of a command is --busy-timeout, whichever layer
@@ -538,6 +634,7 @@ fn apply(
     timeout: Duration,
 ) -> Result<u8, Failure> {
     let migrator = migrator
+        .clone()
         .target(args.to)
         .single_transaction(args.single_transaction);
     let existed = path.exists();
@@ -548,11 +645,22 @@ fn apply(
         } else {
             Connection::open_in_memory().map_err(Error::from)?
         };
+        migrator.prepare(&conn)?;
         let trials = migrator.trial(&mut conn)?;
         let failed = output::trials(path, migrations, &trials);
         return Ok(if failed { 1 } else { 0 });
     }
+    if !existed {
+        // Refused for a missing function, a run creates no file: on a new
+        // database everything is pending, as on an empty one in memory.
+        let probe = Connection::open_in_memory().map_err(Error::from)?;
+        migrator.prepare(&probe)?;
+        migrator.check_functions(&probe)?;
+    }
     let mut conn = Connection::open(path).map_err(opening)?;
+    migrator.prepare(&conn)?;
+    // A function the migrations need is missing: refuse before the backup.
+    migrator.check_functions(&conn)?;
     if existed && !args.no_backup {
         // One read transaction: whether something is pending, the version in
         // the backup's name and the copy all see the same moment, even while

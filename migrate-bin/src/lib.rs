@@ -16,4 +16,4 @@ mod log;
 mod new;
 mod output;
 
-pub use cli::{exit_code, run, run_from};
+pub use cli::{exit_code, run, run_from, run_from_with, run_with};

@@ -394,6 +394,8 @@ impl Migrations {
             .unwrap_or(usize::MAX)
             .min(self.len());
         let mut expected_db = Connection::open_in_memory()?;
+        // The build's stand-ins for declared functions, as in its proof.
+        crate::functions::register_stand_ins(&expected_db, self.functions(), None)?;
         Migrator::new(&self[..upto]).apply(&mut expected_db)?;
         let expected = Schema::read(&expected_db)?;
         compare(&expected_db, &expected, conn, &live)

@@ -277,6 +277,50 @@ pub enum Error {
     #[error("the connection is inside a transaction; apply migrations outside of one")]
     InTransaction,
 
+    /// A pending migration calls a function that `migrations.toml` declares
+    /// and that the connection does not have: nothing was run.
+    #[error(
+        "migration {version} ({description:?}) calls {function}(), which is not registered on \
+         the connection: {}; nothing was changed",
+        match extension {
+            Some(path) => format!(
+                "it comes from the extension {path:?}; load that before applying \
+                 (migrate --load-extension PATH, or Migrator::load_extension)"
+            ),
+            None => format!(
+                "the application must register it ({}) before applying, e.g. with rusqlite's \
+                 create_scalar_function in Migrator::on_open or on its own connection",
+                match args {
+                    -1 => "taking any number of arguments".to_owned(),
+                    1 => "taking 1 argument".to_owned(),
+                    n => format!("taking {n} arguments"),
+                }
+            ),
+        }
+    )]
+    FunctionNotRegistered {
+        /// Version of the first pending migration that calls it.
+        version: u32,
+        /// Its description.
+        description: String,
+        /// The function, as `migrations.toml` names it.
+        function: String,
+        /// How many arguments it is declared with (-1: any number).
+        args: i32,
+        /// The `path` of the `[[extension]]` that provides it; `None` when
+        /// the application registers it.
+        extension: Option<String>,
+    },
+
+    /// An extension given to load cannot be loaded.
+    #[error("cannot load the SQLite extension {}: {reason}; nothing was changed", path.display())]
+    ExtensionLoadFailed {
+        /// The path as given.
+        path: std::path::PathBuf,
+        /// Why, on one line (SQLite's or the system's message).
+        reason: String,
+    },
+
     /// Any other SQLite error.
     #[error("{}", sqlite_message(.0))]
     Sqlite(#[from] rusqlite::Error),
@@ -288,7 +332,8 @@ impl Error {
     /// `read_only`, `unexpected_tracking_table`, `inconsistent`,
     /// `migration_failed`, `transaction_control`, `foreign_key_violation`,
     /// `in_transaction`, `already_tracked`, `baseline_mismatch`,
-    /// `backup_failed`, `not_a_backup`, `not_transactional` or `sqlite`.
+    /// `backup_failed`, `not_a_backup`, `not_transactional`,
+    /// `function_not_registered`, `extension_load_failed` or `sqlite`.
     /// A [`Error::BatchRolledBack`] has the code of the failure inside it.
     ///
     /// # Examples
@@ -333,6 +378,8 @@ impl Error {
             Error::NotABackup { .. } => "not_a_backup",
             Error::ForeignBackup { .. } => "foreign_backup",
             Error::NotTransactional { .. } => "not_transactional",
+            Error::FunctionNotRegistered { .. } => "function_not_registered",
+            Error::ExtensionLoadFailed { .. } => "extension_load_failed",
             Error::BatchRolledBack { source } => source.code(),
             Error::Sqlite(_) => "sqlite",
         }
@@ -397,7 +444,8 @@ impl Error {
             | Error::CommitFailed { version, .. }
             | Error::TransactionControl { version, .. }
             | Error::ForeignKeyViolation { version, .. }
-            | Error::NotTransactional { version, .. } => Some(*version),
+            | Error::NotTransactional { version, .. }
+            | Error::FunctionNotRegistered { version, .. } => Some(*version),
             Error::BatchRolledBack { source } => source.version(),
             _ => None,
         }

@@ -22,6 +22,7 @@ use rusqlite::Connection;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 
 use crate::compat::HookResult as _;
+use crate::functions::Calls;
 
 /// What the statements prepared while recording wrote.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -77,12 +78,19 @@ pub(crate) struct Scope {
 impl Scope {
     /// Installs the authorizer on `conn`; remove it with [`Scope::remove`].
     /// It replaces any authorizer the caller had set, for the duration.
-    pub fn install(conn: &mut Connection) -> rusqlite::Result<Scope> {
+    /// With `calls`, it also notes there every function the migrations'
+    /// statements call (the build-time proof's record of them).
+    pub fn install(conn: &mut Connection, calls: Option<Calls>) -> rusqlite::Result<Scope> {
         let watch = Arc::new(Watch::default());
         let seen = Arc::clone(&watch);
         conn.authorizer(Some(move |ctx: AuthContext<'_>| {
             if seen.recording.load(Ordering::Relaxed) {
                 match ctx.action {
+                    AuthAction::Function { function_name } => {
+                        if let Some(calls) = &calls {
+                            crate::functions::note(calls, function_name);
+                        }
+                    }
                     // Whether a direct INSERT may replace (delete) rows
                     // depends on its text, known once it is prepared.
                     AuthAction::Insert { table_name } if ctx.accessor.is_none() => {

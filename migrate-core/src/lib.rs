@@ -56,6 +56,7 @@ mod compat;
 mod drift;
 mod error;
 mod fkscope;
+mod functions;
 pub mod manifest;
 mod model;
 mod runner;
@@ -69,7 +70,7 @@ use std::path::Path;
 pub use drift::{Change, CheckReport, Difference};
 pub use error::Error;
 pub use manifest::{Manifest, ManifestError};
-pub use model::{Migration, Migrations};
+pub use model::{Function, Migration, Migrations};
 pub use runner::{ApplyReport, DEFAULT_BUSY_TIMEOUT, Migrator, Problem, Progress, Status, Trial};
 pub use tracking::AppliedMigration;
 

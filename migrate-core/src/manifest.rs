@@ -12,7 +12,7 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::model::{Migration, Migrations};
+use crate::model::{Function, Migration, Migrations};
 use crate::sql::is_empty;
 
 /// A validated `migrations.toml`: the migrations, and where each one was
@@ -297,6 +297,27 @@ struct RawManifest {
     database: Option<Spanned<String>>,
     #[serde(default)]
     migration: Vec<Spanned<RawMigration>>,
+    #[serde(default)]
+    function: Vec<Spanned<RawFunction>>,
+    #[serde(default)]
+    extension: Vec<Spanned<RawExtension>>,
+}
+
+/// `[[function]]`, or an item of an `[[extension]]`'s `functions`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFunction {
+    name: Spanned<String>,
+    args: Spanned<i64>,
+    deterministic: Option<bool>,
+}
+
+/// `[[extension]]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExtension {
+    path: Spanned<String>,
+    functions: Spanned<Vec<Spanned<RawFunction>>>,
 }
 
 #[derive(Deserialize)]
@@ -481,6 +502,7 @@ pub fn parse_checked(
     }
 
     check_versions(&raw.migration, &mut problems);
+    let (functions, extensions) = check_functions(&raw, &mut problems);
 
     let lines = Lines::new(text);
     let mut list = Vec::with_capacity(raw.migration.len());
@@ -617,11 +639,153 @@ pub fn parse_checked(
         return Err(problems.list);
     }
     Ok(Manifest {
-        migrations: Migrations::from_parts(list, raw.database.map(Spanned::into_inner)),
+        migrations: Migrations::from_parts(list, raw.database.map(Spanned::into_inner))
+            .with_declarations(functions, extensions),
         locations,
         origins,
         sql_files,
     })
+}
+
+/// The largest number of arguments a function can be declared with: SQLite's
+/// default limit (SQLITE_MAX_FUNCTION_ARG), which every release this crate
+/// accepts enforces.
+const MAX_ARGS: i64 = 127;
+
+/// The `[[function]]`s and `[[extension]]`s: each function named as SQL
+/// calls it, with a number of arguments SQLite accepts, not one of SQLite's
+/// own, and declared once; each extension with a path and at least one
+/// function. Returns the declarations, the application's functions first.
+fn check_functions(raw: &RawManifest, problems: &mut Problems<'_>) -> (Vec<Function>, Vec<String>) {
+    let mut functions = Vec::new();
+    let mut extensions = Vec::new();
+    if raw.function.is_empty() && raw.extension.is_empty() {
+        return (functions, extensions);
+    }
+    // SQLite's own functions, from the SQLite that runs the proof.
+    let builtins = crate::functions::builtins().unwrap_or_default();
+    // (lower-case name, args) -> where it was first declared.
+    let mut seen: HashMap<(String, i64), usize> = HashMap::new();
+    let mut declare = |f: &RawFunction, extension: Option<&str>, problems: &mut Problems<'_>| {
+        let name = f.name.get_ref();
+        let args = *f.args.get_ref();
+        let table = match extension {
+            None => "[[function]]".to_owned(),
+            Some(path) => format!("function of the extension {path:?}"),
+        };
+        let mut ok = true;
+        if !is_identifier(name) {
+            ok = false;
+            problems.push(
+                f.name.span(),
+                format!(
+                    "the {table} name {name:?} is not a name SQL can call: use letters, digits \
+                     and `_`, not starting with a digit, as the migrations write it, e.g. \
+                     name = \"normalize\""
+                ),
+            );
+        } else if builtins.contains(&name.to_ascii_lowercase()) {
+            ok = false;
+            problems.push(
+                f.name.span(),
+                format!(
+                    "{name}() is one of SQLite's own functions: declare only functions SQLite \
+                     does not have, which the application registers or an extension provides; \
+                     remove this entry"
+                ),
+            );
+        }
+        if !(-1..=MAX_ARGS).contains(&args) {
+            ok = false;
+            problems.push(
+                f.args.span(),
+                format!(
+                    "args = {args} for {name}(): give the number of arguments it takes, 0 to \
+                     {MAX_ARGS}, or -1 for any number"
+                ),
+            );
+        }
+        if !ok {
+            return;
+        }
+        let here = f.name.span().start;
+        match seen.get(&(name.to_ascii_lowercase(), args)) {
+            Some(&earlier) => {
+                let line = Location::of_offset(problems.text, earlier).line;
+                problems.push(
+                    f.name.span(),
+                    format!(
+                        "{name}() with args = {args} is declared twice, here and at line \
+                         {line}: keep one of them"
+                    ),
+                );
+            }
+            None => {
+                seen.insert((name.to_ascii_lowercase(), args), here);
+                let mut function = Function::new(name.clone(), i32::try_from(args).unwrap_or(-1));
+                if f.deterministic == Some(true) {
+                    function = function.deterministic();
+                }
+                if let Some(path) = extension {
+                    function = function.provided_by(path.to_owned());
+                }
+                functions.push(function);
+            }
+        }
+    };
+    for f in &raw.function {
+        declare(f.get_ref(), None, problems);
+    }
+    let mut paths: HashMap<&str, usize> = HashMap::new();
+    for entry in &raw.extension {
+        let e = entry.get_ref();
+        let path = e.path.get_ref();
+        if path.trim().is_empty() {
+            problems.push(
+                e.path.span(),
+                "the `path` of an [[extension]] is empty: give the shared library SQLite loads, \
+                 as the application loads it, e.g. path = \"vec0\"",
+            );
+            continue;
+        }
+        if let Some(&earlier) = paths.get(path.as_str()) {
+            let line = Location::of_offset(problems.text, earlier).line;
+            problems.push(
+                e.path.span(),
+                format!(
+                    "the extension {path:?} is declared twice, here and at line {line}: list \
+                     all its functions in one [[extension]]"
+                ),
+            );
+            continue;
+        }
+        paths.insert(path, e.path.span().start);
+        if e.functions.get_ref().is_empty() {
+            problems.push(
+                e.functions.span(),
+                format!(
+                    "the extension {path:?} lists no functions: list the SQL functions it \
+                     provides that the migrations call, e.g. functions = [{{ name = \
+                     \"vec_length\", args = 1, deterministic = true }}]"
+                ),
+            );
+        }
+        for f in e.functions.get_ref() {
+            declare(f.get_ref(), Some(path), problems);
+        }
+        extensions.push(path.clone());
+    }
+    (functions, extensions)
+}
+
+/// Whether `name` is an identifier SQL can call unquoted: ASCII letters,
+/// digits, `_` and `$`, not starting with a digit or `$`.
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
 }
 
 /// Length of the `[[migration]]` header at `start`, to underline just it.
@@ -777,7 +941,46 @@ fn toml_diagnostic(text: &str, error: &toml::de::Error) -> Diagnostic {
         .message()
         .trim()
         .replace("expected i64", "expected a whole number");
-    let hint = if message.starts_with("unknown field") {
+    let key = key_at(text, span.start);
+    let function_keys = ["name", "args", "deterministic"];
+    let function_hint = " (a [[function]], or an item of an [[extension]]'s `functions`, \
+        takes `name`, the function as SQL calls it, `args`, how many arguments it takes or -1 \
+        for any, and optionally `deterministic = true`: e.g. name = \"normalize\", args = 2)";
+    let extension_hint = " (an [[extension]] takes `path`, the shared library to load, and \
+        `functions`, the functions it provides, e.g. path = \"vec0\" and \
+        functions = [{ name = \"vec_length\", args = 1, deterministic = true }])";
+    let hint = if message.starts_with("unknown field") && message.contains("`args`") {
+        function_hint
+    } else if message.starts_with("unknown field") && message.contains("`path`") {
+        extension_hint
+    } else if message.starts_with("unknown field") && message.contains("`database`") {
+        " (check the spelling: the file takes `database`, and [[migration]], [[function]] and \
+         [[extension]] entries)"
+    } else if ["missing field `name`", "missing field `args`"]
+        .iter()
+        .any(|m| message.starts_with(m))
+    {
+        function_hint
+    } else if ["missing field `path`", "missing field `functions`"]
+        .iter()
+        .any(|m| message.starts_with(m))
+    {
+        extension_hint
+    } else if message.starts_with("invalid type")
+        && matches!(key, Some("function" | "extension"))
+        && message.ends_with("expected a sequence")
+    {
+        " (`function` and `extension` are lists: start each entry with a [[function]] or \
+         [[extension]] header, with double brackets)"
+    } else if message.starts_with("invalid type") && key == Some("functions") {
+        " (`functions` is a list of tables, e.g. functions = [{ name = \"vec_length\", \
+         args = 1 }])"
+    } else if message.starts_with("invalid type") && key.is_some_and(|k| function_keys.contains(&k))
+    {
+        function_hint
+    } else if message.starts_with("invalid type") && key == Some("path") {
+        extension_hint
+    } else if message.starts_with("unknown field") {
         " (check the spelling: a migration takes `version`, `description`, `sql` or \
          `sql_file`, and `transaction`; the file itself takes `database` and [[migration]] \
          entries)"
@@ -800,6 +1003,32 @@ fn toml_diagnostic(text: &str, error: &toml::de::Error) -> Diagnostic {
         message: format!("{message}{hint}"),
         file: None,
     }
+}
+
+/// The key written on the line of `offset`: the name of a `[header]` or
+/// `[[header]]` (its last part), or what stands before `=`.
+fn key_at(text: &str, offset: usize) -> Option<&str> {
+    let offset = offset.min(text.len());
+    let start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
+    let end = text
+        .get(offset..)?
+        .find('\n')
+        .map_or(text.len(), |i| offset + i);
+    let line = text.get(start..end)?.trim();
+    let key = if let Some(header) = line.strip_prefix('[') {
+        let header = header.trim_start_matches('[');
+        header.split(']').next()?.rsplit('.').next()?
+    } else {
+        let before = text.get(start..offset)?;
+        match before.rfind('=') {
+            Some(eq) => before[..eq]
+                .trim_end()
+                .rsplit([' ', ',', '{', '.'])
+                .next()?,
+            None => line.split('=').next()?,
+        }
+    };
+    Some(key.trim().trim_matches('"'))
 }
 
 impl Migrations {

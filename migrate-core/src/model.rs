@@ -46,6 +46,8 @@ pub struct Migration {
     /// The chain over versions 1..=this one, when known in advance (embedded
     /// and parsed lists); the runner folds it from the checksums otherwise.
     chain: Option<[u8; 32]>,
+    /// The declared functions its statements call (see [`Migration::functions`]).
+    functions: Cow<'static, [Function]>,
 }
 
 impl Migration {
@@ -92,6 +94,7 @@ impl Migration {
             sql: sql.into(),
             transaction: true,
             chain: None,
+            functions: Cow::Borrowed(&[]),
         }
     }
 
@@ -139,6 +142,7 @@ impl Migration {
         transaction: bool,
         checksum: [u8; 32],
         chain: [u8; 32],
+        functions: &'static [Function],
     ) -> Self {
         Migration {
             version,
@@ -147,7 +151,76 @@ impl Migration {
             transaction,
             checksum,
             chain: Some(chain),
+            functions: Cow::Borrowed(functions),
         }
+    }
+
+    /// Says which declared functions this migration's statements call, so
+    /// that applying it checks first that the connection has them (see
+    /// [`Migration::functions`]). The build-time proof finds them for
+    /// embedded and parsed lists; this is for migrations made in code.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::rusqlite::Connection;
+    /// use migrate_core::{Error, Function, Migration, Migrator};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = [
+    ///     Migration::new(1, "Create users table", ["CREATE TABLE users (name TEXT)"]),
+    ///     Migration::new(2, "Normalize names", ["UPDATE users SET name = normalize(name, 'NFC')"])
+    ///         .calling([Function::new("normalize", 2).deterministic()]),
+    /// ];
+    /// let mut conn = Connection::open_in_memory()?;
+    /// let err = Migrator::new(&list).apply(&mut conn).unwrap_err();
+    /// assert!(matches!(err, Error::FunctionNotRegistered { version: 2, .. }));
+    /// // Refused before anything ran: version 1 is not applied either.
+    /// assert_eq!(Migrator::new(&list).current_version(&conn)?, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn calling(mut self, functions: impl IntoIterator<Item = Function>) -> Self {
+        self.functions = functions.into_iter().collect::<Vec<_>>().into();
+        self
+    }
+
+    /// The functions declared in `migrations.toml` (`[[function]]`, or an
+    /// `[[extension]]`'s `functions`) that this migration's statements call,
+    /// as the build-time proof saw them: SQLite's authorizer reports every
+    /// function a statement calls as it is prepared (trigger bodies fired by
+    /// the statement included), and the proof's stand-ins note each call.
+    /// Before applying it, the runner checks that the connection has each.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), migrate_core::ManifestError> {
+    /// let migrations = migrate_core::Migrations::from_toml(r#"
+    ///     [[function]]
+    ///     name = "normalize"
+    ///     args = 2
+    ///     deterministic = true
+    ///
+    ///     [[migration]]
+    ///     version = 1
+    ///     description = "Create users table"
+    ///     sql = "CREATE TABLE users (name TEXT)"
+    ///
+    ///     [[migration]]
+    ///     version = 2
+    ///     description = "Normalize names"
+    ///     sql = "UPDATE users SET name = normalize(name, 'NFC')"
+    /// "#, "migrations.toml")?;
+    /// assert!(migrations[0].functions().is_empty());
+    /// let names: Vec<&str> = migrations[1].functions().iter().map(|f| f.name()).collect();
+    /// assert_eq!(names, ["normalize"]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn functions(&self) -> &[Function] {
+        &self.functions
     }
 
     /// The version this migration brings a database to.
@@ -266,6 +339,107 @@ impl Migration {
     }
 }
 
+/// An SQL function that migrations call and that SQLite itself does not
+/// have: the application registers it on its connection, or a loadable
+/// extension provides it. Declared in `migrations.toml` as a
+/// `[[function]]` or among an `[[extension]]`'s `functions`, so that the
+/// build-time proof can stand in for it and the runner can check, before
+/// applying, that the connection has it.
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::Function;
+///
+/// let normalize = Function::new("normalize", 2).deterministic();
+/// assert_eq!((normalize.name(), normalize.args()), ("normalize", 2));
+/// assert!(normalize.is_deterministic());
+/// assert_eq!(normalize.extension(), None);
+///
+/// let any = Function::new("vec_f32", -1).provided_by("vec0");
+/// assert_eq!(any.args(), -1); // any number of arguments
+/// assert_eq!(any.extension(), Some("vec0"));
+/// assert!(!any.is_deterministic());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    name: Cow<'static, str>,
+    args: i32,
+    deterministic: bool,
+    extension: Option<Cow<'static, str>>,
+}
+
+impl Function {
+    /// A function the application registers, taking `args` arguments (-1:
+    /// any number), not deterministic.
+    pub fn new(name: impl Into<Cow<'static, str>>, args: i32) -> Self {
+        Function {
+            name: name.into(),
+            args,
+            deterministic: false,
+            extension: None,
+        }
+    }
+
+    /// The same function, deterministic: the same arguments always give the
+    /// same result, so SQLite allows it in indexes, `CHECK` constraints and
+    /// generated columns (`deterministic = true`).
+    #[must_use]
+    pub fn deterministic(mut self) -> Self {
+        self.deterministic = true;
+        self
+    }
+
+    /// The same function, provided by the loadable extension `extension`
+    /// (the `path` of its `[[extension]]`) rather than by the application.
+    #[must_use]
+    pub fn provided_by(mut self, extension: impl Into<Cow<'static, str>>) -> Self {
+        self.extension = Some(extension.into());
+        self
+    }
+
+    /// Used by the code `embed_migrations!` generates; not a stable API.
+    #[doc(hidden)]
+    pub const fn __embedded(
+        name: &'static str,
+        args: i32,
+        deterministic: bool,
+        extension: Option<&'static str>,
+    ) -> Self {
+        let extension = match extension {
+            Some(path) => Some(Cow::Borrowed(path)),
+            None => None,
+        };
+        Function {
+            name: Cow::Borrowed(name),
+            args,
+            deterministic,
+            extension,
+        }
+    }
+
+    /// The function's name, as SQL calls it (SQLite ignores its case).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// How many arguments it takes; -1 for any number.
+    pub fn args(&self) -> i32 {
+        self.args
+    }
+
+    /// Whether the same arguments always give the same result.
+    pub fn is_deterministic(&self) -> bool {
+        self.deterministic
+    }
+
+    /// The `path` of the extension that provides it; `None` when the
+    /// application registers it.
+    pub fn extension(&self) -> Option<&str> {
+        self.extension.as_deref()
+    }
+}
+
 /// Sets the chain of every migration of a list numbered 1, 2, 3, ….
 pub(crate) fn link(list: &mut [Migration]) {
     let mut chain = [0; 32];
@@ -326,11 +500,17 @@ pub struct Migrations {
     /// Where `migrations.toml` was when the list was embedded (absolute), so
     /// tools such as `migrate new` can find the file to edit.
     source: Option<Cow<'static, str>>,
+    /// Every declared function, the application's first, then each
+    /// extension's.
+    functions: Cow<'static, [Function]>,
+    /// The `path` of each declared extension.
+    extensions: Cow<'static, [Cow<'static, str>]>,
 }
 
 impl Migrations {
     /// Used by the code `embed_migrations!` generates; not a stable API.
     #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
     pub const fn __embedded(
         list: &'static [Migration],
         default_database: Option<&'static str>,
@@ -338,6 +518,8 @@ impl Migrations {
         schema: &'static str,
         build: &'static str,
         source: &'static str,
+        functions: &'static [Function],
+        extensions: &'static [Cow<'static, str>],
     ) -> Self {
         let default_database = match default_database {
             Some(path) => Some(Cow::Borrowed(path)),
@@ -350,6 +532,8 @@ impl Migrations {
             schema: Cow::Borrowed(schema),
             build: Cow::Borrowed(build),
             source: Some(Cow::Borrowed(source)),
+            functions: Cow::Borrowed(functions),
+            extensions: Cow::Borrowed(extensions),
         }
     }
 
@@ -362,7 +546,63 @@ impl Migrations {
             schema: Cow::Borrowed(""),
             build: Cow::Borrowed(concat!("migrate-core ", env!("CARGO_PKG_VERSION"))),
             source: None,
+            functions: Cow::Borrowed(&[]),
+            extensions: Cow::Borrowed(&[]),
         }
+    }
+
+    /// These migrations with the functions and extensions `migrations.toml`
+    /// declares.
+    pub(crate) fn with_declarations(
+        mut self,
+        functions: Vec<Function>,
+        extensions: Vec<String>,
+    ) -> Self {
+        self.functions = functions.into();
+        self.extensions = extensions
+            .into_iter()
+            .map(Cow::Owned)
+            .collect::<Vec<_>>()
+            .into();
+        self
+    }
+
+    /// Every function `migrations.toml` declares: its `[[function]]`s, then
+    /// the `functions` of each `[[extension]]`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), migrate_core::ManifestError> {
+    /// let migrations = migrate_core::Migrations::from_toml(r#"
+    ///     [[function]]
+    ///     name = "normalize"
+    ///     args = 2
+    ///     deterministic = true
+    ///
+    ///     [[extension]]
+    ///     path = "vec0"
+    ///     functions = [{ name = "vec_length", args = 1 }]
+    /// "#, "migrations.toml")?;
+    /// let declared: Vec<(&str, i32, Option<&str>)> = migrations
+    ///     .functions()
+    ///     .iter()
+    ///     .map(|f| (f.name(), f.args(), f.extension()))
+    ///     .collect();
+    /// assert_eq!(declared, [("normalize", 2, None), ("vec_length", 1, Some("vec0"))]);
+    /// assert_eq!(migrations.extensions().collect::<Vec<_>>(), ["vec0"]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn functions(&self) -> &[Function] {
+        &self.functions
+    }
+
+    /// The `path` of every `[[extension]]` `migrations.toml` declares, in
+    /// file order: what the application loads (see
+    /// [`Migrator::load_extension`](crate::Migrator::load_extension)).
+    pub fn extensions(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.extensions.iter().map(|e| e.as_ref())
     }
 
     /// The absolute path `migrations.toml` had when these migrations were
@@ -419,6 +659,18 @@ impl Migrations {
             .collect::<Vec<u8>>()
             .into();
         self.schema = proof.schema.to_sql().into();
+        if proof.calls.iter().any(|calls| !calls.is_empty()) {
+            let declared = &self.functions;
+            let list = self.list.to_mut();
+            for (m, calls) in list.iter_mut().zip(&proof.calls) {
+                m.functions = declared
+                    .iter()
+                    .filter(|f| calls.iter().any(|c| c.eq_ignore_ascii_case(f.name())))
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .into();
+            }
+        }
         self
     }
 

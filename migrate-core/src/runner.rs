@@ -13,12 +13,14 @@
 
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rusqlite::{Batch, Connection, TransactionBehavior};
 
 use crate::compat;
 use crate::fkscope::{Scope, Written};
+use crate::functions::Calls;
 use crate::sql::{controls_transaction, first_statement, one_line, skip_trivia};
 use crate::tracking::{self, AppliedMigration, Record, hex};
 use crate::{Error, Migration};
@@ -157,7 +159,7 @@ impl fmt::Display for Problem {
 /// ];
 /// let migrator = Migrator::new(&list);
 /// let mut conn = Connection::open_in_memory()?;
-/// migrator.target(Some(1)).apply(&mut conn)?;
+/// migrator.clone().target(Some(1)).apply(&mut conn)?;
 ///
 /// let status = migrator.status(&conn)?;
 /// assert_eq!(status.current_version, 1);
@@ -299,7 +301,8 @@ pub enum Trial {
 ///
 /// [`Migrations::migrator`](crate::Migrations::migrator) gives one over an
 /// embedded or parsed list; [`Migrator::new`] one over any slice of
-/// [`Migration`]s. Options are set by chaining, and a migrator is `Copy`.
+/// [`Migration`]s. Options are set by chaining, and a migrator is cheap to
+/// clone.
 ///
 /// # Examples
 ///
@@ -322,13 +325,39 @@ pub enum Trial {
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct Migrator<'m> {
     migrations: &'m [Migration],
     busy_timeout: Duration,
     target: Option<u32>,
     applied_by: &'m str,
     single_transaction: bool,
+    /// Run, in order, on each connection the migrator opens.
+    on_open: Vec<OnOpen<'m>>,
+    /// Loaded, in order, on each connection the migrator opens, before
+    /// `on_open`.
+    #[cfg(feature = "load_extension")]
+    extensions: Vec<std::path::PathBuf>,
+    /// Where the build-time proof collects the functions the statements call.
+    calls: Option<Calls>,
+}
+
+/// A hook given to [`Migrator::on_open`].
+type OnOpen<'m> = Arc<dyn Fn(&Connection) -> rusqlite::Result<()> + Send + Sync + 'm>;
+
+impl fmt::Debug for Migrator<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Migrator");
+        d.field("migrations", &self.migrations.len())
+            .field("busy_timeout", &self.busy_timeout)
+            .field("target", &self.target)
+            .field("applied_by", &self.applied_by)
+            .field("single_transaction", &self.single_transaction)
+            .field("on_open", &self.on_open.len());
+        #[cfg(feature = "load_extension")]
+        d.field("extensions", &self.extensions);
+        d.finish_non_exhaustive()
+    }
 }
 
 /// What a run knows after one of its transactions: see [`Migrator::lock`].
@@ -377,6 +406,10 @@ impl<'m> Migrator<'m> {
             target: None,
             applied_by: LIBRARY,
             single_transaction: false,
+            on_open: Vec::new(),
+            #[cfg(feature = "load_extension")]
+            extensions: Vec::new(),
+            calls: None,
         }
     }
 
@@ -512,6 +545,170 @@ impl<'m> Migrator<'m> {
         self
     }
 
+    /// Runs `hook` on each connection this migrator opens ([`Self::open`],
+    /// [`Self::apply_to_path`]), before anything else: to register the
+    /// functions `migrations.toml` declares (rusqlite's
+    /// `create_scalar_function`), or set anything else the migrations need.
+    /// Hooks run in the order given, after the extensions of
+    /// [`Self::load_extension`]. A connection you pass to [`Self::apply`]
+    /// is yours: register on it yourself, or call [`Self::prepare`] on it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::rusqlite::functions::FunctionFlags;
+    /// use migrate_core::{Error, Migrations};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let migrations = Migrations::from_toml(r#"
+    ///     [[function]]
+    ///     name = "slug"
+    ///     args = 1
+    ///     deterministic = true
+    ///
+    ///     [[migration]]
+    ///     version = 1
+    ///     description = "Create pages with slugs"
+    ///     sql = ["CREATE TABLE pages (title TEXT, slug TEXT)",
+    ///            "INSERT INTO pages VALUES ('About Us', slug('About Us'))"]
+    /// "#, "migrations.toml")?;
+    /// let dir = tempfile::tempdir()?;
+    ///
+    /// // Without the function, nothing is applied.
+    /// let err = migrations.apply_to_path(dir.path().join("app.db")).unwrap_err();
+    /// assert!(matches!(err, Error::FunctionNotRegistered { version: 1, .. }));
+    ///
+    /// let conn = migrations
+    ///     .migrator()
+    ///     .on_open(|conn| {
+    ///         let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    ///         conn.create_scalar_function("slug", 1, flags, |ctx| {
+    ///             let title: String = ctx.get(0)?;
+    ///             Ok(title.to_lowercase().replace(' ', "-"))
+    ///         })
+    ///     })
+    ///     .open(dir.path().join("app.db"))?;
+    /// let slug: String = conn.query_row("SELECT slug FROM pages", [], |r| r.get(0))?;
+    /// assert_eq!(slug, "about-us");
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn on_open<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&Connection) -> rusqlite::Result<()> + Send + Sync + 'm,
+    {
+        self.on_open.push(Arc::new(hook));
+        self
+    }
+
+    /// Loads the SQLite extension at `path` (a shared library; as for
+    /// SQLite's `load_extension()`, the platform's suffix may be left out,
+    /// and a bare name is searched for where the system looks for shared
+    /// libraries) on each connection this migrator opens ([`Self::open`],
+    /// [`Self::apply_to_path`], [`Self::prepare`]), before anything else.
+    /// Repeat it for several extensions. Feature `load_extension`.
+    ///
+    /// A path that does not exist, or a library SQLite cannot load, fails
+    /// with [`Error::ExtensionLoadFailed`] before anything is read or
+    /// written.
+    ///
+    /// Loading runs the library's code in this process, which is why
+    /// rusqlite calls it `unsafe`: Rust cannot check what foreign code does.
+    /// It is acceptable here because the program names the extension (its
+    /// own code, or the person running `migrate --load-extension`), exactly
+    /// as linking a library would: nothing read from the database or from
+    /// a migration chooses what is loaded. Extension loading is switched on
+    /// only while the library loads (rusqlite's `LoadExtensionGuard`), so
+    /// SQL (`SELECT load_extension(…)`) can never load one; and the library
+    /// must be a real SQLite extension, built for the SQLite this program
+    /// uses, which the caller vouches for.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::{Error, Migration, Migrator};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = [Migration::new(1, "Create t", ["CREATE TABLE t (x)"])];
+    /// let dir = tempfile::tempdir()?;
+    /// let missing = dir.path().join("no-such-extension");
+    /// let db = dir.path().join("app.db");
+    ///
+    /// let err = Migrator::new(&list).load_extension(&missing).apply_to_path(&db).unwrap_err();
+    /// assert_eq!(err.code(), "extension_load_failed");
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     format!(
+    ///         "cannot load the SQLite extension {}: no such file; nothing was changed",
+    ///         missing.display()
+    ///     ),
+    /// );
+    /// assert!(!db.exists());
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "load_extension")]
+    #[must_use]
+    pub fn load_extension(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.extensions.push(path.into());
+        self
+    }
+
+    /// Loads the extensions of [`Self::load_extension`] on `conn`, then runs
+    /// the hooks of [`Self::on_open`] on it: what [`Self::open`] and
+    /// [`Self::apply_to_path`] do to the connection they open, for a
+    /// connection you opened yourself. Run it once per connection.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::rusqlite::{Connection, functions::FunctionFlags};
+    /// use migrate_core::{Function, Migration, Migrator};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = [Migration::new(1, "Seed", ["CREATE TABLE t (x)", "INSERT INTO t VALUES (twice(21))"])
+    ///     .calling([Function::new("twice", 1)])];
+    /// let migrator = Migrator::new(&list).on_open(|conn| {
+    ///     conn.create_scalar_function("twice", 1, FunctionFlags::SQLITE_UTF8, |ctx| {
+    ///         Ok(2 * ctx.get::<i64>(0)?)
+    ///     })
+    /// });
+    /// let mut conn = Connection::open_in_memory()?;
+    /// migrator.prepare(&conn)?;
+    /// migrator.apply(&mut conn)?;
+    /// assert_eq!(conn.query_row("SELECT x FROM t", [], |r| r.get::<_, i64>(0))?, 42);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn prepare(&self, conn: &Connection) -> Result<(), Error> {
+        #[cfg(feature = "load_extension")]
+        for path in &self.extensions {
+            load_extension(conn, path)?;
+        }
+        for hook in &self.on_open {
+            hook(conn).map_err(|e| self.classify(e))?;
+        }
+        Ok(())
+    }
+
+    /// Fails, before a database is opened, when an extension to load names
+    /// a file that does not exist.
+    fn check_extensions(&self) -> Result<(), Error> {
+        #[cfg(feature = "load_extension")]
+        for path in &self.extensions {
+            check_extension_path(path)?;
+        }
+        Ok(())
+    }
+
+    /// Notes in `calls` every function the migrations' statements call (the
+    /// build-time proof).
+    pub(crate) fn noting_calls(mut self, calls: Calls) -> Self {
+        self.calls = Some(calls);
+        self
+    }
+
     /// Opens (creating if needed) the database at `path` and applies every
     /// pending migration: the equivalent of the original tool's `init_db()`.
     ///
@@ -537,7 +734,9 @@ impl<'m> Migrator<'m> {
     /// # }
     /// ```
     pub fn open(&self, path: impl AsRef<Path>) -> Result<Connection, Error> {
+        self.check_extensions()?;
         let mut conn = Connection::open(path).map_err(|e| self.classify(e))?;
+        self.prepare(&conn)?;
         self.apply(&mut conn)?;
         Ok(conn)
     }
@@ -568,7 +767,9 @@ impl<'m> Migrator<'m> {
     /// # }
     /// ```
     pub fn apply_to_path(&self, path: impl AsRef<Path>) -> Result<ApplyReport, Error> {
+        self.check_extensions()?;
         let mut conn = Connection::open(path).map_err(|e| self.classify(e))?;
+        self.prepare(&conn)?;
         let report = self.apply(&mut conn)?;
         conn.close().map_err(|(_, e)| self.classify(e))?;
         Ok(report)
@@ -781,6 +982,7 @@ impl<'m> Migrator<'m> {
                 ..ApplyReport::default()
             });
         }
+        self.check_functions_after(conn, state.version)?;
         refuse_read_only(conn)?;
         self.without_foreign_keys(conn, |conn, scope| {
             if self.single_transaction {
@@ -808,7 +1010,7 @@ impl<'m> Migrator<'m> {
             conn.pragma_update(None, "foreign_keys", false)
                 .map_err(|e| self.classify(e))?;
         }
-        let result = match Scope::install(conn) {
+        let result = match Scope::install(conn, self.calls.clone()) {
             Ok(scope) => {
                 let result = work(conn, &scope);
                 Scope::remove(conn);
@@ -1177,7 +1379,7 @@ impl<'m> Migrator<'m> {
     /// ];
     /// let migrator = Migrator::new(&list);
     /// let mut conn = Connection::open_in_memory()?;
-    /// migrator.target(Some(1)).apply(&mut conn)?;
+    /// migrator.clone().target(Some(1)).apply(&mut conn)?;
     /// conn.execute_batch(
     ///     "INSERT INTO users VALUES ('u1', 'ann@example.com'), ('u2', 'ann@example.com')",
     /// )?;
@@ -1201,6 +1403,7 @@ impl<'m> Migrator<'m> {
         if state.next.is_none() {
             return Ok(Vec::new());
         }
+        self.check_functions_after(conn, state.version)?;
         refuse_read_only(conn)?;
         self.without_foreign_keys(conn, |conn, scope| {
             // Whatever the lock's look writes (the tracking table, adopted
@@ -1243,6 +1446,69 @@ impl<'m> Migrator<'m> {
             tx.rollback().map_err(|e| self.classify(e))?;
             Ok(outcomes)
         })
+    }
+
+    /// Fails with [`Error::FunctionNotRegistered`] when a pending migration
+    /// (up to the target) calls a function declared in `migrations.toml`
+    /// that `conn` does not have: the check [`Self::apply`] and
+    /// [`Self::trial`] make before they run anything, for a caller that
+    /// wants to know before doing anything else (the CLI, before its
+    /// backup). Reads only.
+    ///
+    /// A function counts as registered when SQLite's `pragma_function_list`
+    /// lists its name with its number of arguments, or with any number.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::rusqlite::{Connection, functions::FunctionFlags};
+    /// use migrate_core::{Function, Migration, Migrator};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = [Migration::new(1, "Seed", ["CREATE TABLE t (x)", "INSERT INTO t VALUES (twice(2))"])
+    ///     .calling([Function::new("twice", 1)])];
+    /// let migrator = Migrator::new(&list);
+    /// let conn = Connection::open_in_memory()?;
+    /// let err = migrator.check_functions(&conn).unwrap_err();
+    /// assert_eq!(err.code(), "function_not_registered");
+    ///
+    /// conn.create_scalar_function("twice", 1, FunctionFlags::SQLITE_UTF8, |ctx| {
+    ///     Ok(2 * ctx.get::<i64>(0)?)
+    /// })?;
+    /// migrator.check_functions(&conn)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn check_functions(&self, conn: &Connection) -> Result<(), Error> {
+        if self.migrations.iter().all(|m| m.functions().is_empty()) {
+            return Ok(());
+        }
+        let version = self.current_version(conn)?;
+        self.check_functions_after(conn, version)
+    }
+
+    /// Refuses, before anything runs, when a migration after `version` (up
+    /// to the target) calls a declared function that `conn` does not have.
+    fn check_functions_after(&self, conn: &Connection, version: i64) -> Result<(), Error> {
+        let mut checked: Vec<&crate::Function> = Vec::new();
+        for m in self.pending_after(version) {
+            for f in m.functions() {
+                if checked.contains(&f) {
+                    continue;
+                }
+                if !crate::functions::is_registered(conn, f).map_err(|e| self.classify(e))? {
+                    return Err(Error::FunctionNotRegistered {
+                        version: m.version(),
+                        description: m.description().to_owned(),
+                        function: f.name().to_owned(),
+                        args: f.args(),
+                        extension: f.extension().map(str::to_owned),
+                    });
+                }
+                checked.push(f);
+            }
+        }
+        Ok(())
     }
 
     fn get(&self, version: u32) -> Option<&'m Migration> {
@@ -1619,4 +1885,57 @@ fn check_foreign_keys(
             .join(", "),
         transactional: m.is_transactional(),
     })
+}
+
+/// Whether `path` names a file (it has a directory part) that exists, as
+/// given or with the platform's suffix for shared libraries, which SQLite
+/// adds when the name as given cannot be loaded. A bare name is left to the
+/// system's search for libraries.
+#[cfg(feature = "load_extension")]
+fn check_extension_path(path: &Path) -> Result<(), Error> {
+    let has_dir = path.parent().is_some_and(|p| !p.as_os_str().is_empty());
+    if !has_dir || path.exists() {
+        return Ok(());
+    }
+    let mut suffixed = path.as_os_str().to_owned();
+    suffixed.push(std::env::consts::DLL_SUFFIX);
+    if Path::new(&suffixed).exists() {
+        return Ok(());
+    }
+    Err(Error::ExtensionLoadFailed {
+        path: path.to_owned(),
+        reason: "no such file".to_owned(),
+    })
+}
+
+/// Loads the extension at `path` on `conn`; see [`Migrator::load_extension`].
+#[cfg(feature = "load_extension")]
+fn load_extension(conn: &Connection, path: &Path) -> Result<(), Error> {
+    check_extension_path(path)?;
+    let failed = |e: rusqlite::Error| {
+        let mut reason = crate::error::sqlite_message(&e)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        // SQLite tries the name with the platform's suffix added last, and
+        // reports that try: for a file that exists, say what it is not.
+        let mut suffixed = path.as_os_str().to_owned();
+        suffixed.push(std::env::consts::DLL_SUFFIX);
+        if path.is_file() && reason.contains(&*Path::new(&suffixed).to_string_lossy()) {
+            reason = "the file is not a shared library this program can load (not an SQLite \
+                      extension, or built for another platform)"
+                .to_owned();
+        }
+        Error::ExtensionLoadFailed {
+            path: path.to_owned(),
+            reason,
+        }
+    };
+    // SAFETY: the library is one the program named (see
+    // `Migrator::load_extension`); extension loading is on only while the
+    // guard lives, and no SQL runs meanwhile.
+    unsafe {
+        let _guard = rusqlite::LoadExtensionGuard::new(conn).map_err(failed)?;
+        conn.load_extension(path, None::<&str>).map_err(failed)
+    }
 }

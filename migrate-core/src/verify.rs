@@ -5,12 +5,15 @@
 //! into the file the user edits; the schema after each version becomes a
 //! fingerprint embedded beside the migrations.
 
+use std::collections::BTreeSet;
+
 use rusqlite::Connection;
 
 use crate::error::sqlite_message;
+use crate::functions::Calls;
 use crate::manifest::{Diagnostic, Location, Manifest};
 use crate::schema::{Fingerprint, Fingerprinter, Schema};
-use crate::{Error, Migration, Migrator};
+use crate::{Error, Function, Migration, Migrator};
 
 /// What the proof produced: see [`prove`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +22,10 @@ pub struct Proof {
     pub fingerprints: Vec<Fingerprint>,
     /// The schema after the last migration.
     pub schema: Schema,
+    /// For each version (index 0 is version 1), the declared functions its
+    /// statements call, as declared, in alphabetical order (see
+    /// [`prove_with_functions`]).
+    pub calls: Vec<Vec<String>>,
 }
 
 /// A migration SQLite rejected during the proof: see [`prove`].
@@ -73,6 +80,42 @@ pub struct Rejection {
 /// assert_eq!(rejection.hint.as_deref(), Some("did you mean `users`?"));
 /// ```
 pub fn prove(migrations: &[Migration]) -> Result<Proof, Box<Rejection>> {
+    prove_with_functions(migrations, &[])
+}
+
+/// [`prove`] for migrations that call `functions`, the functions
+/// `migrations.toml` declares: each gets a stand-in that returns NULL (see
+/// the README's section on functions for why NULL), and [`Proof::calls`]
+/// says which migrations call which.
+///
+/// A call is seen through SQLite's authorizer, which reports every function
+/// a statement calls as it is prepared (the bodies of the triggers it fires
+/// included), and through the stand-ins, which note each call as it runs.
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::verify::prove_with_functions;
+/// use migrate_core::{Function, Migration};
+///
+/// let list = [
+///     Migration::new(1, "Create users table", ["CREATE TABLE users (name TEXT)"]),
+///     Migration::new(2, "Normalize names", ["UPDATE users SET name = normalize(name, 'NFC')"]),
+/// ];
+/// let declared = [Function::new("normalize", 2).deterministic()];
+/// let proof = prove_with_functions(&list, &declared).unwrap();
+/// assert_eq!(proof.calls, [vec![], vec!["normalize".to_owned()]]);
+///
+/// // Undeclared, SQLite does not know it, and the hint says how to declare it.
+/// let rejection = prove_with_functions(&list, &[]).unwrap_err();
+/// assert_eq!(rejection.version, 2);
+/// let hint = rejection.hint.unwrap();
+/// assert!(hint.contains("[[function]]\nname = \"normalize\"\nargs = 2\n"), "{hint}");
+/// ```
+pub fn prove_with_functions(
+    migrations: &[Migration],
+    functions: &[Function],
+) -> Result<Proof, Box<Rejection>> {
     let plain = |version: u32| {
         move |error: rusqlite::Error| {
             Box::new(Rejection {
@@ -83,11 +126,17 @@ pub fn prove(migrations: &[Migration]) -> Result<Proof, Box<Rejection>> {
         }
     };
     let mut conn = Connection::open_in_memory().map_err(plain(0))?;
+    let noted = Calls::default();
+    crate::functions::register_stand_ins(&conn, functions, Some(&noted)).map_err(plain(0))?;
     let mut fingerprints = Vec::with_capacity(migrations.len());
+    let mut calls = Vec::with_capacity(migrations.len());
     let mut fingerprinter = Fingerprinter::default();
     for n in 1..=migrations.len() {
-        if let Err(error) = Migrator::new(&migrations[..n]).apply(&mut conn) {
-            let hint = suggest_at_failure(&conn, &migrations[n - 1], &error);
+        let migrator = Migrator::new(&migrations[..n]).noting_calls(Calls::clone(&noted));
+        let applied = migrator.apply(&mut conn);
+        let called = declared_among(functions, &crate::functions::take(&noted));
+        if let Err(error) = applied {
+            let hint = suggest_at_failure(&conn, &migrations[n - 1], &error, functions, &called);
             let version = migrations[n - 1].version();
             return Err(Box::new(Rejection {
                 version,
@@ -95,6 +144,7 @@ pub fn prove(migrations: &[Migration]) -> Result<Proof, Box<Rejection>> {
                 hint,
             }));
         }
+        calls.push(called);
         let version = migrations[n - 1].version();
         fingerprints.push(fingerprinter.fingerprint(&conn).map_err(plain(version))?);
     }
@@ -103,7 +153,21 @@ pub fn prove(migrations: &[Migration]) -> Result<Proof, Box<Rejection>> {
     Ok(Proof {
         fingerprints,
         schema,
+        calls,
     })
+}
+
+/// The names, as declared, of the declared functions among `noted` (the
+/// lower-case names of every function called), sorted, each once.
+fn declared_among(functions: &[Function], noted: &BTreeSet<String>) -> Vec<String> {
+    let mut names: Vec<String> = functions
+        .iter()
+        .filter(|f| noted.contains(&f.name().to_ascii_lowercase()))
+        .map(|f| f.name().to_owned())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// [`prove`] for a parsed manifest, with a rejection turned into a
@@ -141,7 +205,8 @@ pub fn prove(migrations: &[Migration]) -> Result<Proof, Box<Rejection>> {
 /// assert_eq!(proof.fingerprints.len(), 1);
 /// ```
 pub fn prove_manifest(manifest: &Manifest, text: &str) -> Result<Proof, Diagnostic> {
-    prove(&manifest.migrations).map_err(|r| diagnose(manifest, text, &r))
+    prove_with_functions(&manifest.migrations, manifest.migrations.functions())
+        .map_err(|r| diagnose(manifest, text, &r))
 }
 
 fn diagnose(manifest: &Manifest, text: &str, rejection: &Rejection) -> Diagnostic {
@@ -289,10 +354,19 @@ fn line_within(sql: &str, start: usize, at: usize) -> usize {
 /// a transactional migration was rolled back, taking with it what its
 /// earlier statements created (`CREATE TABLE t …; CREATE INDEX … ON t(typo)`),
 /// so those statements are run again, and rolled back again, to look.
-fn suggest_at_failure(conn: &Connection, m: &Migration, error: &Error) -> Option<String> {
+fn suggest_at_failure(
+    conn: &Connection,
+    m: &Migration,
+    error: &Error,
+    functions: &[Function],
+    called: &[String],
+) -> Option<String> {
     let Error::MigrationFailed { statement, .. } = error else {
         return None;
     };
+    if let Some(hint) = suggest_function(conn, m, error, functions, called) {
+        return Some(hint);
+    }
     if !m.is_transactional() {
         // Its earlier statements stayed.
         return suggest(conn, error);
@@ -316,6 +390,159 @@ fn suggest_at_failure(conn: &Connection, m: &Migration, error: &Error) -> Option
     }
     suggest(&tx, error)
     // Dropping `tx` rolls the replay back.
+}
+
+/// What to do about a function the proof met: an unknown one is a typo of
+/// a function SQLite has ("did you mean `length`?"), or one to declare
+/// (the exact TOML to add); a declared one called with another number of
+/// arguments, or whose stand-in's NULL broke a `NOT NULL` column, is said so.
+fn suggest_function(
+    conn: &Connection,
+    m: &Migration,
+    error: &Error,
+    functions: &[Function],
+    called: &[String],
+) -> Option<String> {
+    let Error::MigrationFailed {
+        source,
+        item,
+        error_offset,
+        ..
+    } = error
+    else {
+        return None;
+    };
+    let message = sqlite_message(source);
+    if let Some(name) = message.strip_prefix("no such function: ") {
+        let name = name.trim();
+        let known = names(
+            conn,
+            "SELECT DISTINCT name FROM pragma_function_list ORDER BY name",
+        );
+        if let Some(close) = closest(&known, name) {
+            return Some(format!("did you mean `{close}`?"));
+        }
+        let args = m
+            .sql()
+            .nth(*item)
+            .and_then(|sql| count_arguments(sql, name, *error_offset));
+        let args = args.map_or_else(
+            || "-1  # the number of arguments it takes; -1 for any".to_owned(),
+            |n| n.to_string(),
+        );
+        return Some(format!(
+            "if the application registers {name}() on its connection, declare it in \
+             migrations.toml:\n\n[[function]]\nname = \"{name}\"\nargs = {args}\n\
+             deterministic = true  # false if the same arguments can give another result\n\n\
+             (or, if a loadable extension provides it, add it to the `functions` of that \
+             [[extension]])"
+        ));
+    }
+    if let Some(rest) = message.strip_prefix("wrong number of arguments to function ") {
+        let name = rest.trim().trim_end_matches("()");
+        let declared: Vec<String> = functions
+            .iter()
+            .filter(|f| f.name().eq_ignore_ascii_case(name))
+            .map(|f| f.args().to_string())
+            .collect();
+        if !declared.is_empty() {
+            return Some(format!(
+                "migrations.toml declares {name}() with args = {}: make args the number of \
+                 arguments the statement passes, or -1 for any number",
+                declared.join(" and args = ")
+            ));
+        }
+    }
+    if message.starts_with("non-deterministic functions prohibited") {
+        let loose: Vec<String> = functions
+            .iter()
+            .filter(|f| !f.is_deterministic() && called.iter().any(|c| c == f.name()))
+            .map(|f| format!("{}()", f.name()))
+            .collect();
+        if !loose.is_empty() {
+            return Some(format!(
+                "migrations.toml declares {} without deterministic = true: if the same \
+                 arguments always give the same result, add deterministic = true (and register \
+                 it with FunctionFlags::SQLITE_DETERMINISTIC)",
+                loose.join(", ")
+            ));
+        }
+    }
+    if message.starts_with("NOT NULL constraint failed") && !called.is_empty() {
+        return Some(format!(
+            "the build's proof stands in for {} with a function that returns NULL (the real \
+             one is not available while compiling): fill the column with a default or \
+             COALESCE(…), or seed the rows at run time",
+            called
+                .iter()
+                .map(|c| format!("{c}()"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    None
+}
+
+/// The number of arguments of the call of `name` in `sql`: the one at
+/// `offset` (where SQLite located the error), else the first.
+fn count_arguments(sql: &str, name: &str, offset: Option<usize>) -> Option<usize> {
+    let lower = sql.to_ascii_lowercase();
+    let wanted = name.to_ascii_lowercase();
+    let at = offset
+        .filter(|&o| lower.get(o..).is_some_and(|rest| rest.starts_with(&wanted)))
+        .or_else(|| {
+            lower.match_indices(&wanted).map(|(i, _)| i).find(|&i| {
+                let before = lower[..i].chars().next_back();
+                !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                    && lower[i + wanted.len()..].trim_start().starts_with('(')
+            })
+        })?;
+    let rest = sql.get(at + wanted.len()..)?.trim_start();
+    let inner = rest.strip_prefix('(')?;
+    let mut depth = 0usize;
+    let mut commas = 0;
+    let mut quote: Option<char> = None;
+    let mut empty = true;
+    for c in inner.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '\'' | '"' | '`' => {
+                    quote = Some(c);
+                    empty = false;
+                }
+                '[' => {
+                    quote = Some(']');
+                    empty = false;
+                }
+                '(' => {
+                    depth += 1;
+                    empty = false;
+                }
+                ')' if depth == 0 => return Some(if empty { 0 } else { commas + 1 }),
+                ')' => depth -= 1,
+                ',' if depth == 0 => commas += 1,
+                c if c.is_whitespace() => {}
+                '*' if depth == 0 && empty => {}
+                _ => empty = false,
+            },
+        }
+    }
+    None
+}
+
+/// The candidate a small typo away from `wanted`, if any (ignoring case).
+fn closest<'c>(candidates: &'c [String], wanted: &str) -> Option<&'c str> {
+    let wanted = wanted.to_lowercase();
+    let limit = (wanted.chars().count() / 3).max(1);
+    candidates
+        .iter()
+        .filter(|c| !c.eq_ignore_ascii_case(&wanted))
+        .map(|c| (strsim::damerau_levenshtein(&c.to_lowercase(), &wanted), c))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, c)| c.as_str())
 }
 
 /// "did you mean `users`?" when SQLite names an unknown table or column that

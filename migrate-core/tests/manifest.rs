@@ -122,7 +122,7 @@ fn unknown_key_at_top_level() {
         "2:1",
         &[
             "unknown field `descripton`",
-            "expected `database` or `migration`",
+            "expected one of `database`, `migration`, `function`, `extension`",
             "check the spelling",
         ],
     );

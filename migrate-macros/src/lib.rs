@@ -15,7 +15,7 @@ use syn::parse::{Parse, ParseStream};
 use syn::{LitStr, Token};
 
 use migrate_core::verify::{Proof, prove_manifest};
-use migrate_core::{Migration, Migrations};
+use migrate_core::{Function, Migration, Migrations};
 
 /// Embeds the migrations of a `migrations.toml` as
 /// `pub static MIGRATIONS: migrate_core::Migrations`.
@@ -177,19 +177,60 @@ fn generate(
                 [#(::std::borrow::Cow::Borrowed(#sql)),*];
         }
     });
-    let entries = migrations.iter().map(|m| {
+    let function = |f: &Function| {
+        let name = f.name();
+        let args = f.args();
+        let deterministic = f.is_deterministic();
+        let extension = match f.extension() {
+            Some(path) => quote! { ::core::option::Option::Some(#path) },
+            None => quote! { ::core::option::Option::None },
+        };
+        quote! { #core::Function::__embedded(#name, #args, #deterministic, #extension) }
+    };
+    // The declared functions each migration calls, as the proof saw them.
+    let called: Vec<Vec<&Function>> = (0..migrations.len())
+        .map(|i| {
+            let names = proof.calls.get(i).map_or(&[][..], Vec::as_slice);
+            migrations
+                .functions()
+                .iter()
+                .filter(|f| names.iter().any(|n| n.eq_ignore_ascii_case(f.name())))
+                .collect()
+        })
+        .collect();
+    let function_statics = migrations
+        .iter()
+        .zip(&called)
+        .filter(|(_, called)| !called.is_empty())
+        .map(|(m, called)| {
+            let name = functions_ident(m);
+            let list = called.iter().map(|f| function(f));
+            let len = called.len();
+            quote! { static #name: [#core::Function; #len] = [#(#list),*]; }
+        });
+    let entries = migrations.iter().zip(&called).map(|(m, called)| {
         let version = m.version();
         let description = m.description();
         let transaction = m.is_transactional();
         let sql = sql_ident(m);
         let checksum = proc_macro2::Literal::byte_string(&m.checksum());
         let chain = proc_macro2::Literal::byte_string(&m.chain().unwrap_or_default());
+        let functions = if called.is_empty() {
+            quote! { &[] }
+        } else {
+            let name = functions_ident(m);
+            quote! { &#name }
+        };
         quote! {
             #core::Migration::__embedded(
-                #version, #description, &#sql, #transaction, *#checksum, *#chain,
+                #version, #description, &#sql, #transaction, *#checksum, *#chain, #functions,
             )
         }
     });
+    let declared = migrations.functions().iter().map(function);
+    let declared_len = migrations.functions().len();
+    let extensions = migrations.extensions();
+    let extensions_len = extensions.len();
     let count = migrations.len();
     let database = match migrations.default_database() {
         Some(db) => quote! { ::core::option::Option::Some(#db) },
@@ -211,7 +252,11 @@ fn generate(
         pub static MIGRATIONS: #core::Migrations = {
             #track
             #(#sql_statics)*
+            #(#function_statics)*
             static LIST: [#core::Migration; #count] = [#(#entries),*];
+            static FUNCTIONS: [#core::Function; #declared_len] = [#(#declared),*];
+            static EXTENSIONS: [::std::borrow::Cow<'static, str>; #extensions_len] =
+                [#(::std::borrow::Cow::Borrowed(#extensions)),*];
             #core::Migrations::__embedded(
                 &LIST,
                 #database,
@@ -221,6 +266,8 @@ fn generate(
                     ::core::env!("CARGO_PKG_NAME"), " ", ::core::env!("CARGO_PKG_VERSION")
                 ),
                 #source,
+                &FUNCTIONS,
+                &EXTENSIONS,
             )
         };
     }
@@ -228,4 +275,8 @@ fn generate(
 
 fn sql_ident(m: &Migration) -> proc_macro2::Ident {
     quote::format_ident!("SQL_{}", m.version())
+}
+
+fn functions_ident(m: &Migration) -> proc_macro2::Ident {
+    quote::format_ident!("FUNCTIONS_{}", m.version())
 }

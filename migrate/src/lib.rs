@@ -55,9 +55,14 @@
 
 pub use migrate_core::*;
 
-/// Runs the `migrate` command line over `migrations` (feature `cli`).
+/// Runs the `migrate` command line over `migrations` (feature `cli`);
+/// `run_cli_with` and `run_cli_from_with` also take a hook that registers
+/// the program's own SQL functions on the connection.
 #[cfg(feature = "cli")]
-pub use migrate_bin::{run as run_cli, run_from as run_cli_from};
+pub use migrate_bin::{
+    run as run_cli, run_from as run_cli_from, run_from_with as run_cli_from_with,
+    run_with as run_cli_with,
+};
 
 #[doc(hidden)]
 pub mod __private {
