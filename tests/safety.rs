@@ -21,6 +21,7 @@ const VACUUM: &str = env!("CARGO_BIN_EXE_fixture-i5-vacuum");
 const LEDGER: &str = env!("CARGO_BIN_EXE_fixture-i5-ledger");
 const WRITER: &str = env!("CARGO_BIN_EXE_fixture-i5-writer");
 const SLOW: &str = env!("CARGO_BIN_EXE_fixture-i5-slow");
+const KEEP: &str = env!("CARGO_BIN_EXE_fixture-keep");
 
 /// A fresh temporary directory and the path of a database file in it.
 fn temp_db() -> (TempDir, PathBuf) {
@@ -623,7 +624,8 @@ fn a_backup_never_overwrites_a_file_and_takes_the_next_free_name() {
         std::fs::write(&path, format!("someone's file {s}\n")).expect("occupy a name");
         taken.push((path, s));
     }
-    let run = migrate(UNIQUE_FAILURE, &db, &["apply"]);
+    // Keeping more backups than there are files, so that none is removed.
+    let run = migrate(UNIQUE_FAILURE, &db, &["apply", "--keep", "100"]);
     run.expect_success();
     for (path, s) in &taken {
         assert_eq!(
@@ -649,7 +651,7 @@ fn a_backup_never_overwrites_a_file_and_takes_the_next_free_name() {
 }
 
 #[test]
-fn processes_applying_at_once_each_back_up_to_their_own_file_named_for_its_version() {
+fn processes_applying_at_once_write_one_backup_named_for_its_version() {
     for round in 0..3 {
         let (dir, db) = accounts_db(&DISTINCT);
         let children: Vec<Child> = (0..8)
@@ -686,7 +688,19 @@ fn processes_applying_at_once_each_back_up_to_their_own_file_named_for_its_versi
             .collect();
         names.sort();
         assert_eq!(names, backups_in(dir.path()), "round {round}");
-        assert!(!names.is_empty(), "round {round}");
+        // Only a process that held the lock with work to do backed up:
+        // one backup per run that applied something, none for the others.
+        for run in &runs {
+            assert_eq!(
+                run.stdout.starts_with("Backed up "),
+                run.stdout.contains("Applying version"),
+                "round {round}: {run}"
+            );
+        }
+        assert!(
+            (1..=2).contains(&names.len()),
+            "round {round}: two migrations were pending, so at most two runs had work: {names:?}"
+        );
         for bak in &announced {
             let name = bak.file_name().unwrap().to_string_lossy().into_owned();
             let (version, _, _) = parse_backup_name(&name, "chatbot.db").expect("backup name");
@@ -697,6 +711,94 @@ fn processes_applying_at_once_each_back_up_to_their_own_file_named_for_its_versi
             );
             assert_eq!(integrity(bak), "ok");
         }
+    }
+}
+
+#[test]
+fn retries_after_a_failed_migration_keep_one_backup() {
+    let (dir, db) = accounts_db(&DUPLICATES);
+    let mut first = None;
+    for attempt in 0..5 {
+        let run = migrate(UNIQUE_FAILURE, &db, &["apply"]);
+        run.expect_error(1, &db, &["migration 3", "UNIQUE constraint failed"]);
+        if attempt == 0 {
+            first = Some(announced_backup(&run, "Backed up "));
+        } else {
+            let first = first.as_ref().expect("the first attempt's backup");
+            assert!(
+                run.stdout.starts_with(&format!(
+                    "Backed up {}: unchanged since {}, which is kept\n",
+                    db.display(),
+                    first.display()
+                )),
+                "attempt {attempt}: {run}"
+            );
+        }
+    }
+    let first = first.expect("a backup");
+    assert_eq!(
+        backups_in(dir.path()),
+        [first.file_name().unwrap().to_string_lossy().into_owned()]
+    );
+    assert_eq!(versions(&first), [1, 2]);
+    assert_eq!(integrity(&first), "ok");
+}
+
+#[test]
+fn apply_keeps_the_newest_backups_as_many_as_configured_or_asked() {
+    // keep_backups = 2 in the fixture's migrations.toml.
+    let (dir, db) = temp_db();
+    migrate(KEEP, &db, &["apply", "--to", "1"]).expect_success();
+    let mut written = Vec::new();
+    for to in ["2", "3", "4"] {
+        let run = migrate(KEEP, &db, &["apply", "--to", to]);
+        run.expect_success();
+        written.push(announced_backup(&run, "Backed up "));
+    }
+    let names = |paths: &[PathBuf]| -> Vec<String> {
+        let mut names: Vec<String> = paths
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    // Versions 2 and 3's copies; version 1's was removed, and said so.
+    assert_eq!(backups_in(dir.path()), names(&written[1..]));
+    // --keep overrides the file: 3 of 4 after the next backup.
+    let run = migrate(KEEP, &db, &["apply", "--keep", "3"]);
+    run.expect_success();
+    written.push(announced_backup(&run, "Backed up "));
+    assert_eq!(backups_in(dir.path()), names(&written[1..]));
+    assert_eq!(versions(&written[3]), [1, 2, 3, 4]);
+    // Another file in the directory is never counted nor removed.
+    assert!(dir_entries(dir.path()).contains(&"chatbot.db".to_owned()));
+}
+
+#[test]
+fn removed_backups_are_named_in_the_output() {
+    let (dir, db) = temp_db();
+    migrate(KEEP, &db, &["apply", "--to", "1"]).expect_success();
+    let mut written = Vec::new();
+    for to in ["2", "3"] {
+        let run = migrate(KEEP, &db, &["apply", "--to", to]);
+        written.push(announced_backup(&run, "Backed up "));
+    }
+    let run = migrate(KEEP, &db, &["apply", "--to", "4", "--keep", "1"]);
+    run.expect_success();
+    assert!(
+        run.stdout.contains(&format!(
+            "Removed 2 older backups: {}, {}\n",
+            written[0].display(),
+            written[1].display()
+        )),
+        "{run}"
+    );
+    assert_eq!(backups_in(dir.path()).len(), 1);
+    for args in [&["apply", "--keep", "0"][..], &["apply", "--keep", "many"]] {
+        let run = migrate(KEEP, &db, args);
+        assert_eq!(run.code, Some(2), "{args:?}: {run}");
+        assert!(run.stderr.contains("--keep"), "{args:?}: {run}");
     }
 }
 

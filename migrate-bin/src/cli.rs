@@ -171,6 +171,9 @@ struct ApplyArgs {
     /// Where to write the backup [default: next to the database]
     #[arg(long, value_name = "DIR")]
     backup_dir: Option<PathBuf>,
+    /// Keep the newest N backups of the database, removing older ones [default: keep_backups in migrations.toml, else 5]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    keep: Option<u32>,
 }
 
 fn parse_seconds(s: &str) -> Result<f64, String> {
@@ -661,33 +664,50 @@ fn apply(
     migrator.prepare(&conn)?;
     // A function the migrations need is missing: refuse before the backup.
     migrator.check_functions(&conn)?;
-    if existed && !args.no_backup {
-        // One read transaction: whether something is pending, the version in
-        // the backup's name and the copy all see the same moment, even while
-        // other processes apply at once.
-        let snapshot = conn.unchecked_transaction().map_err(opening)?;
-        let status = migrator.status(&snapshot)?;
-        let pending = status
-            .pending
-            .iter()
-            .any(|&v| args.to.is_none_or(|to| v <= to));
-        if pending && status.problems.is_empty() {
+    let migrator = if existed && !args.no_backup {
+        let dir = backup_dir(path, args.backup_dir.as_deref())?;
+        let name = path
+            .file_name()
+            .map_or_else(|| "database".into(), |n| n.to_string_lossy().into_owned());
+        let keep = args
+            .keep
+            .or(migrations.keep_backups())
+            .map_or(migrate_core::backup::DEFAULT_KEEP, |n| n as usize);
+        // Only in the process that holds the lock and has work to do, so
+        // processes applying at once write one backup between them.
+        migrator.before_changes(move |version| {
             // Not a copy of a database the migrations cannot write anyway.
             migrate_core::backup::check_writable(path)?;
-            let (dir, stem) = backup_name(
+            let reader = Connection::open_with_flags(
                 path,
-                args.backup_dir.as_deref(),
-                status.current_version,
-                &snapshot,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )?;
-            let dest = migrate_core::backup::backup_to_new(&snapshot, &dir, &stem, timeout)?;
-            output::backed_up(path, &dest);
-        }
-        snapshot.commit().map_err(opening)?;
-    }
+            reader.busy_timeout(timeout)?;
+            let rotation = migrate_core::backup::backup_rotating(
+                &reader, &dir, &name, version, keep, timeout,
+            )?;
+            output::backed_up(path, &rotation);
+            Ok(())
+        })
+    } else {
+        migrator
+    };
     let report = migrator.apply_with(&mut conn, output::progress)?;
     output::applied(path, migrations, &report);
     Ok(0)
+}
+
+/// The directory a backup goes to: `--backup-dir`, which must exist, or
+/// next to the database.
+fn backup_dir(db: &Path, dir: Option<&Path>) -> Result<PathBuf, Failure> {
+    match dir {
+        Some(d) if !d.is_dir() => Err(Failure::Path(format!(
+            "the backup directory {} does not exist",
+            d.display()
+        ))),
+        Some(d) => Ok(d.to_path_buf()),
+        None => Ok(db.parent().map(Path::to_path_buf).unwrap_or_default()),
+    }
 }
 
 /// The directory (default: next to the database) and the name without
@@ -699,16 +719,7 @@ fn backup_name(
     version: i64,
     conn: &Connection,
 ) -> Result<(PathBuf, String), Failure> {
-    let dir = match dir {
-        Some(d) if !d.is_dir() => {
-            return Err(Failure::Path(format!(
-                "the backup directory {} does not exist",
-                d.display()
-            )));
-        }
-        Some(d) => d.to_path_buf(),
-        None => db.parent().map(Path::to_path_buf).unwrap_or_default(),
-    };
+    let dir = backup_dir(db, dir)?;
     let name = db
         .file_name()
         .map_or_else(|| "database".into(), |n| n.to_string_lossy().into_owned());

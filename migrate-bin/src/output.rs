@@ -148,15 +148,38 @@ pub fn line(text: &str) {
     }
 }
 
-/// `apply` backed the database up to `dest`.
-pub fn backed_up(path: &Path, dest: &Path) {
+/// `apply` backed the database up (or found the newest backup already
+/// held it) and removed backups beyond the number kept.
+pub fn backed_up(path: &Path, rotation: &migrate_core::backup::Rotation) {
+    let dest = &rotation.path;
     if mode().json {
         BACKUP.with(|b| *b.borrow_mut() = Some(dest.display().to_string()));
+        return;
+    }
+    if rotation.reused {
+        line(&format!(
+            "Backed up {}: unchanged since {}, which is kept",
+            path.display(),
+            dest.display()
+        ));
     } else {
         line(&format!(
             "Backed up {} to {}",
             path.display(),
             dest.display()
+        ));
+    }
+    if !rotation.removed.is_empty() {
+        let names: Vec<String> = rotation
+            .removed
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        line(&format!(
+            "Removed {} older backup{}: {}",
+            names.len(),
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", ")
         ));
     }
 }

@@ -169,9 +169,8 @@ pub fn backup_rotating(
     timeout: Duration,
 ) -> Result<Rotation, Error> {
     let dir = current_if_empty(dir);
-    let stamp: String = conn.query_row("SELECT strftime('%Y%m%dT%H%M%SZ', 'now')", [], |r| {
-        r.get(0)
-    })?;
+    let stamp: String =
+        conn.query_row("SELECT strftime('%Y%m%dT%H%M%SZ', 'now')", [], |r| r.get(0))?;
     let stem = format!("{db_name}.{version}.{stamp}");
     let newest = backups_of(dir, db_name).pop();
     let partial = write_partial(conn, dir, &stem, timeout)?;
@@ -203,17 +202,20 @@ pub fn backup_rotating(
 
 /// The backups of `db_name` in `dir`, oldest first: files named
 /// `<db_name>.<version>.<YYYYMMDDTHHMMSSZ>.bak` or `…-<n>.bak`, ordered by
-/// time, then `n`.
+/// the time in the name, then when the file was written, then `n`.
 fn backups_of(dir: &Path, db_name: &str) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
-    let mut found: Vec<((String, u32), PathBuf)> = entries
+    // Within one second (several applies to one version after another),
+    // the file written last is the newest.
+    let mut found: Vec<((String, std::time::SystemTime, u32), PathBuf)> = entries
         .flatten()
         .filter_map(|entry| {
             let name = entry.file_name();
-            let key = backup_key(name.to_str()?, db_name)?;
-            Some((key, entry.path()))
+            let (stamp, n) = backup_key(name.to_str()?, db_name)?;
+            let modified = entry.metadata().and_then(|m| m.modified()).ok()?;
+            Some(((stamp, modified, n), entry.path()))
         })
         .collect();
     found.sort();

@@ -295,6 +295,7 @@ impl fmt::Display for ManifestError {
 #[serde(deny_unknown_fields)]
 struct RawManifest {
     database: Option<Spanned<String>>,
+    keep_backups: Option<Spanned<i64>>,
     #[serde(default)]
     migration: Vec<Spanned<RawMigration>>,
     #[serde(default)]
@@ -501,6 +502,25 @@ pub fn parse_checked(
         );
     }
 
+    let keep_backups = match &raw.keep_backups {
+        Some(n) => match u32::try_from(*n.get_ref()) {
+            Ok(k @ 1..=MAX_KEEP_BACKUPS) => Some(k),
+            _ => {
+                problems.push(
+                    n.span(),
+                    format!(
+                        "`keep_backups` is {}: give how many backups of a database `apply` \
+                         keeps, from 1 to {MAX_KEEP_BACKUPS}, e.g. keep_backups = 5, or remove \
+                         the key to keep 5",
+                        n.get_ref()
+                    ),
+                );
+                None
+            }
+        },
+        None => None,
+    };
+
     check_versions(&raw.migration, &mut problems);
     let (functions, extensions) = check_functions(&raw, &mut problems);
 
@@ -640,12 +660,16 @@ pub fn parse_checked(
     }
     Ok(Manifest {
         migrations: Migrations::from_parts(list, raw.database.map(Spanned::into_inner))
-            .with_declarations(functions, extensions),
+            .with_declarations(functions, extensions)
+            .with_keep_backups(keep_backups),
         locations,
         origins,
         sql_files,
     })
 }
+
+/// The most backups `keep_backups` may ask for.
+const MAX_KEEP_BACKUPS: u32 = 1000;
 
 /// The largest number of arguments a function can be declared with: SQLite's
 /// default limit (SQLITE_MAX_FUNCTION_ARG), which every release this crate
@@ -954,8 +978,8 @@ fn toml_diagnostic(text: &str, error: &toml::de::Error) -> Diagnostic {
     } else if message.starts_with("unknown field") && message.contains("`path`") {
         extension_hint
     } else if message.starts_with("unknown field") && message.contains("`database`") {
-        " (check the spelling: the file takes `database`, and [[migration]], [[function]] and \
-         [[extension]] entries)"
+        " (check the spelling: the file takes `database`, `keep_backups`, and [[migration]], \
+         [[function]] and [[extension]] entries)"
     } else if ["missing field `name`", "missing field `args`"]
         .iter()
         .any(|m| message.starts_with(m))

@@ -505,6 +505,8 @@ pub struct Migrations {
     functions: Cow<'static, [Function]>,
     /// The `path` of each declared extension.
     extensions: Cow<'static, [Cow<'static, str>]>,
+    /// `keep_backups` of `migrations.toml`.
+    keep_backups: Option<u32>,
 }
 
 impl Migrations {
@@ -520,6 +522,7 @@ impl Migrations {
         source: &'static str,
         functions: &'static [Function],
         extensions: &'static [Cow<'static, str>],
+        keep_backups: Option<u32>,
     ) -> Self {
         let default_database = match default_database {
             Some(path) => Some(Cow::Borrowed(path)),
@@ -534,6 +537,7 @@ impl Migrations {
             source: Some(Cow::Borrowed(source)),
             functions: Cow::Borrowed(functions),
             extensions: Cow::Borrowed(extensions),
+            keep_backups,
         }
     }
 
@@ -548,7 +552,36 @@ impl Migrations {
             source: None,
             functions: Cow::Borrowed(&[]),
             extensions: Cow::Borrowed(&[]),
+            keep_backups: None,
         }
+    }
+
+    /// These migrations with `keep_backups` as `migrations.toml` sets it.
+    pub(crate) fn with_keep_backups(mut self, keep_backups: Option<u32>) -> Self {
+        self.keep_backups = keep_backups;
+        self
+    }
+
+    /// The `keep_backups` setting of `migrations.toml`: how many backups of
+    /// a database `migrate apply` keeps, unless `--keep` says otherwise
+    /// (`None`: the default, [`crate::backup::DEFAULT_KEEP`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::Migrations;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let one = "[[migration]]\nversion = 1\ndescription = \"One\"\nsql = \"CREATE TABLE t (x)\"\n";
+    /// let with = Migrations::from_toml(&format!("keep_backups = 3\n{one}"), "migrations.toml")?;
+    /// assert_eq!(with.keep_backups(), Some(3));
+    /// assert_eq!(Migrations::from_toml(one, "migrations.toml")?.keep_backups(), None);
+    /// assert!(Migrations::from_toml(&format!("keep_backups = 0\n{one}"), "migrations.toml").is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn keep_backups(&self) -> Option<u32> {
+        self.keep_backups
     }
 
     /// These migrations with the functions and extensions `migrations.toml`

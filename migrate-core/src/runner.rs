@@ -340,7 +340,13 @@ pub struct Migrator<'m> {
     extensions: Vec<std::path::PathBuf>,
     /// Where the build-time proof collects the functions the statements call.
     calls: Option<Calls>,
+    /// Run once per apply that has work, under the write lock, before the
+    /// first migration.
+    before_changes: Option<BeforeChanges<'m>>,
 }
+
+/// A hook given to [`Migrator::before_changes`].
+type BeforeChanges<'m> = Arc<dyn Fn(i64) -> Result<(), Error> + Send + Sync + 'm>;
 
 /// A hook given to [`Migrator::on_open`].
 type OnOpen<'m> = Arc<dyn Fn(&Connection) -> rusqlite::Result<()> + Send + Sync + 'm>;
@@ -410,6 +416,7 @@ impl<'m> Migrator<'m> {
             #[cfg(feature = "load_extension")]
             extensions: Vec::new(),
             calls: None,
+            before_changes: None,
         }
     }
 
@@ -514,6 +521,54 @@ impl<'m> Migrator<'m> {
     pub fn single_transaction(mut self, yes: bool) -> Self {
         self.single_transaction = yes;
         self
+    }
+
+    /// Runs `hook` once per [`apply`](Self::apply), only in the process
+    /// that holds the write lock and still has a migration to run, before
+    /// the first one runs; it gets the version the database is at. This is
+    /// where a backup belongs: several processes applying at once make one,
+    /// a run with nothing to do makes none, and while the hook runs no other
+    /// process can commit. The hook reads the database through a connection
+    /// of its own (this one is inside its write transaction); that sees it
+    /// as last committed. An error from the hook ends the apply with nothing
+    /// run.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use migrate_core::rusqlite::Connection;
+    /// use migrate_core::{Migration, Migrator};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = [Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT)"])];
+    /// let seen = Mutex::new(Vec::new());
+    /// let migrator = Migrator::new(&list).before_changes(|version| {
+    ///     seen.lock().unwrap().push(version);
+    ///     Ok(())
+    /// });
+    /// let mut conn = Connection::open_in_memory()?;
+    /// migrator.apply(&mut conn)?;
+    /// migrator.apply(&mut conn)?; // nothing to do: not called
+    /// assert_eq!(*seen.lock().unwrap(), [0]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn before_changes(
+        mut self,
+        hook: impl Fn(i64) -> Result<(), Error> + Send + Sync + 'm,
+    ) -> Self {
+        self.before_changes = Some(Arc::new(hook));
+        self
+    }
+
+    /// Runs the [`before_changes`](Self::before_changes) hook, if any.
+    fn before_first(&self, version: i64) -> Result<(), Error> {
+        match &self.before_changes {
+            Some(hook) => hook(version),
+            None => Ok(()),
+        }
     }
 
     /// The build recorded as having applied each migration (`applied_by`),
@@ -1043,6 +1098,9 @@ impl<'m> Migrator<'m> {
                 description: m.description().to_owned(),
             });
         }
+        if !pending.is_empty() {
+            self.before_first(state.version)?;
+        }
         let batch = |error: Error| Error::BatchRolledBack {
             source: Box::new(error),
         };
@@ -1148,6 +1206,9 @@ impl<'m> Migrator<'m> {
                 tx.commit().map_err(|e| self.classify(e))?;
                 return Ok(report);
             };
+            if since.is_none() {
+                self.before_first(state.version)?;
+            }
 
             progress(Progress::Started(migration));
             tracing::info!(

@@ -351,9 +351,9 @@ fn unknown_key_at_top_level_names_the_new_tables() {
     let d = one_error(&text);
     assert_eq!(
         d.message,
-        "unknown field `functions`, expected one of `database`, `migration`, `function`, \
-         `extension` (check the spelling: the file takes `database`, and [[migration]], \
-         [[function]] and [[extension]] entries)"
+        "unknown field `functions`, expected one of `database`, `keep_backups`, `migration`, \
+         `function`, `extension` (check the spelling: the file takes `database`, \
+         `keep_backups`, and [[migration]], [[function]] and [[extension]] entries)"
     );
 }
 

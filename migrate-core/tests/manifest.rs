@@ -122,7 +122,7 @@ fn unknown_key_at_top_level() {
         "2:1",
         &[
             "unknown field `descripton`",
-            "expected one of `database`, `migration`, `function`, `extension`",
+            "expected one of `database`, `keep_backups`, `migration`, `function`, `extension`",
             "check the spelling",
         ],
     );

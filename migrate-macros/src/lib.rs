@@ -232,6 +232,10 @@ fn generate(
     let extensions = migrations.extensions();
     let extensions_len = extensions.len();
     let count = migrations.len();
+    let keep_backups = match migrations.keep_backups() {
+        Some(n) => quote! { ::core::option::Option::Some(#n) },
+        None => quote! { ::core::option::Option::None },
+    };
     let database = match migrations.default_database() {
         Some(db) => quote! { ::core::option::Option::Some(#db) },
         None => quote! { ::core::option::Option::None },
@@ -268,6 +272,7 @@ fn generate(
                 #source,
                 &FUNCTIONS,
                 &EXTENSIONS,
+                #keep_backups,
             )
         };
     }
