@@ -26,7 +26,7 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -697,6 +697,19 @@ impl Scenario {
             }
         }
         let backups = self.check_backups(dir, run.is_some(), &mut problems);
+        // A copy the command made and did not name is one the user does not
+        // know of (the run's directory held none before).
+        if let Some(run) = run {
+            for name in dir_entries(dir).iter().filter(|n| n.ends_with(".bak")) {
+                if !run.stdout.contains(name.as_str()) && !run.stderr.contains(name.as_str()) {
+                    problems.push(format!(
+                        "it wrote {name}, a copy of the database, and did not say so (exit \
+                         code {:?}, stdout {:?})",
+                        run.code, run.stdout
+                    ));
+                }
+            }
+        }
         if self.op == Op::Backup {
             if ok && backups != 1 {
                 problems.push(format!("apply succeeded with {backups} backups, not 1"));
@@ -996,6 +1009,227 @@ fn io_errors_during_the_backup_leave_no_file_named_like_a_good_backup() {
 #[test]
 fn io_errors_during_restore_leave_the_old_database_or_the_backup() {
     io_errors(Op::Restore);
+}
+
+// ------------------------------------------------------------------ kills
+
+/// SplitMix64: a small seeded generator, so that a run can be repeated.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n`.
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// `FAULTS_SEED`, or one from the clock.
+fn seed() -> u64 {
+    match std::env::var("FAULTS_SEED") {
+        Ok(s) => s
+            .parse()
+            .unwrap_or_else(|_| panic!("FAULTS_SEED={s:?} is not a number")),
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("time after 1970")
+            .as_nanos() as u64,
+    }
+}
+
+/// Kills per operation: four operations, 104 in all. A process that ends
+/// before its kill lands does not count (it is checked all the same); at
+/// most [`ATTEMPTS`] are started to reach them.
+const KILLS: usize = 26;
+const ATTEMPTS: usize = 3 * KILLS;
+
+/// How long the operation takes, start to exit, and until it says it
+/// backed up (`None` if it does not): the middle of three runs each.
+fn duration_of(sc: &Scenario) -> (Duration, Option<Duration>) {
+    use std::io::BufRead;
+    let mut took = Vec::new();
+    let mut backed_up = Vec::new();
+    for _ in 0..3 {
+        let (_dir, db) = sc.copy();
+        let started = Instant::now();
+        let mut child = sc
+            .command(&db)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start migrate");
+        let out = std::io::BufReader::new(child.stdout.take().expect("piped stdout"));
+        for line in out.lines() {
+            let line = line.expect("read migrate's output");
+            // `apply`'s backup comes first; `restore`'s line, last, is not it.
+            if sc.op == Op::Backup && line.starts_with("Backed up ") {
+                backed_up.push(started.elapsed());
+            }
+        }
+        let status = child.wait().expect("wait for migrate");
+        took.push(started.elapsed());
+        assert!(status.success(), "`{}`: {status}", sc.op.name());
+    }
+    took.sort();
+    backed_up.sort();
+    (took[1], backed_up.get(1).copied())
+}
+
+/// Whether `db`'s write-ahead log holds frames (more than its header).
+fn wal_frames(db: &Path) -> bool {
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::metadata(wal).is_ok_and(|m| m.len() > 32)
+}
+
+const FINISHED: &str = "finished before the kill";
+const UNTOUCHED: &str = "before changing anything";
+
+/// SIGKILLs `op` [`KILLS`] times, half in each journal mode, each after a
+/// random delay within the operation's measured duration; after each, the
+/// same checks as after an I/O error, and a retry that finishes.
+fn kills(op: Op) {
+    let started = Instant::now();
+    let seed = seed();
+    // Each operation its own sequence, all from the one printed seed.
+    let mut rng = Rng(seed ^ (op as u64 + 1).wrapping_mul(0xA076_1D64_78BD_642F));
+    eprintln!(
+        "kills during `{}`: seed {seed} (FAULTS_SEED={seed} repeats it)",
+        op.name()
+    );
+    let scenarios = [
+        Scenario::new(op, Journal::Delete),
+        Scenario::new(op, Journal::Wal),
+    ];
+    let measured: Vec<(Duration, Option<Duration>)> = scenarios.iter().map(duration_of).collect();
+    let durations: Vec<Duration> = measured.iter().map(|m| m.0).collect();
+    let mut problems = Vec::new();
+    let mut tally: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let mut killed = 0;
+    let mut attempts = 0;
+    while killed < KILLS && attempts < ATTEMPTS {
+        attempts += 1;
+        let which = killed % 2;
+        let sc = &scenarios[which];
+        // Where the operation backs up first, every other kill lands before
+        // it says so: the copy is a small part of the whole.
+        let within = match measured[which] {
+            (_, Some(backup)) if (killed / 2) % 2 == 1 => backup,
+            (all, _) => all,
+        };
+        let delay = Duration::from_micros(rng.below(within.as_micros() as u64));
+        let (dir, db) = sc.copy();
+        let template = std::fs::read(&sc.template).expect("read the template");
+        let mut child = sc
+            .command(&db)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start migrate");
+        std::thread::sleep(delay);
+        let finished = child.try_wait().expect("poll migrate");
+        let _ = child.kill();
+        let status = child.wait().expect("reap migrate");
+        let entries = dir_entries(dir.path());
+        let moment = if finished.is_some() {
+            FINISHED
+        } else if entries.iter().any(|n| n.contains(".bak.partial.")) {
+            "while writing a backup"
+        } else if entries.iter().any(|n| n.ends_with("-journal")) {
+            "in a transaction (a hot journal)"
+        } else if wal_frames(&db) {
+            "with frames in the -wal file"
+        } else if std::fs::read(&db).expect("read the database") == template {
+            UNTOUCHED
+        } else {
+            "between transactions"
+        };
+        if finished.is_none() {
+            killed += 1;
+        }
+        *tally.entry((sc.journal.pragma(), moment)).or_default() += 1;
+        let (mut found, state) = sc.check_after(dir.path(), &db, None);
+        if finished.is_some() && !status.success() {
+            found.push(format!("it ended by itself with {status}"));
+        }
+        if finished.is_some() && state != sc.after {
+            found.push(format!("it finished, but the database is at {state:?}"));
+        }
+        sc.check_retry(dir.path(), &db, &mut found);
+        if !found.is_empty() {
+            problems.push(format!(
+                "`{}` ({} journal), killed after {delay:?} ({moment}), seed {seed}:\n  {}",
+                op.name(),
+                sc.journal.pragma(),
+                found.join("\n  ")
+            ));
+        }
+    }
+    eprintln!(
+        "kills during `{}`: {killed} kills in {attempts} runs, {:.1} s; measured (whole, \
+         backup): {:.0?} (delete), {:.0?} (wal)",
+        op.name(),
+        started.elapsed().as_secs_f64(),
+        measured[0],
+        measured[1]
+    );
+    for ((journal, moment), n) in &tally {
+        eprintln!("  {n:>3} x {journal}: {moment}");
+    }
+    assert!(
+        problems.is_empty(),
+        "kills during `{}` (seed {seed}): {} went wrong:\n\n{}",
+        op.name(),
+        problems.len(),
+        problems.join("\n\n")
+    );
+    assert_eq!(
+        killed,
+        KILLS,
+        "`{}` finished before its kill in {attempts} runs (seed {seed}): the measured \
+         durations {durations:?} are too long",
+        op.name()
+    );
+    let mid_way: usize = tally
+        .iter()
+        .filter(|((_, m), _)| *m != FINISHED && *m != UNTOUCHED)
+        .map(|(_, n)| n)
+        .sum();
+    assert!(
+        mid_way >= KILLS / 4,
+        "only {mid_way} of {KILLS} kills landed while `{}` was changing files (seed {seed}), \
+         too few to show anything",
+        op.name()
+    );
+}
+
+#[test]
+fn kills_during_apply_leave_each_migration_whole_or_absent() {
+    kills(Op::Apply);
+}
+
+#[test]
+fn kills_during_a_single_transaction_apply_leave_all_or_nothing() {
+    kills(Op::Single);
+}
+
+#[test]
+fn kills_during_backup_then_apply_leave_no_file_named_like_a_good_backup() {
+    kills(Op::Backup);
+}
+
+#[test]
+fn kills_during_restore_leave_the_old_database_or_the_backup() {
+    kills(Op::Restore);
 }
 
 #[test]
