@@ -21,7 +21,12 @@
 //! must finish with every row there.
 //!
 //! `cargo test -p migrate-tests --test faults -- --nocapture` prints, per
-//! operation and fault class, how many runs failed and how.
+//! operation and fault class, how many runs failed and how; with
+//! `FAULTS_VERBOSE=1`, every run. Each problem found comes with the command
+//! that repeats it alone: `FAULTS_JOURNAL=delete|wal`, `FAULTS_AT=write:N`
+//! (or `sync:N`, or `write+:N` for every write from the Nth on) and
+//! `FAULTS_ERRNO=EIO|ENOSPC` run one fault instead of the campaign;
+//! `FAULTS_SEED` repeats the kills' delays.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -350,6 +355,26 @@ enum Op {
 }
 
 impl Op {
+    /// The test of I/O errors during the operation.
+    fn test_name(self) -> &'static str {
+        match self {
+            Op::Apply => "io_errors_during_apply",
+            Op::Single => "io_errors_during_a_single_transaction_apply",
+            Op::Backup => "io_errors_during_the_backup",
+            Op::Restore => "io_errors_during_restore",
+        }
+    }
+
+    /// The test of kills during the operation.
+    fn kill_test_name(self) -> &'static str {
+        match self {
+            Op::Apply => "kills_during_apply",
+            Op::Single => "kills_during_a_single_transaction_apply",
+            Op::Backup => "kills_during_backup_then_apply",
+            Op::Restore => "kills_during_restore",
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Op::Apply => "apply --no-backup",
@@ -895,7 +920,15 @@ fn inject(sc: &Scenario, campaign: &mut Campaign) {
         counted.syncs
     );
     let mut faults = Vec::new();
-    for (i, at) in spread(counted.writes, MAX_SPREAD).into_iter().enumerate() {
+    if let Some(one) = chosen_fault() {
+        faults.push(one);
+    }
+    let every = faults.is_empty();
+    for (i, at) in spread(counted.writes, MAX_SPREAD)
+        .into_iter()
+        .enumerate()
+        .filter(|_| every)
+    {
         let errno = if i % 2 == 0 { "EIO" } else { "ENOSPC" };
         faults.push(Fault {
             class: Class::Write,
@@ -904,7 +937,10 @@ fn inject(sc: &Scenario, campaign: &mut Campaign) {
             sticky: false,
         });
     }
-    for at in spread(counted.syncs, MAX_SPREAD) {
+    for at in spread(counted.syncs, MAX_SPREAD)
+        .into_iter()
+        .filter(|_| every)
+    {
         faults.push(Fault {
             class: Class::Sync,
             at,
@@ -915,6 +951,7 @@ fn inject(sc: &Scenario, campaign: &mut Campaign) {
     for (i, at) in spread(counted.writes, MAX_SPREAD / 3)
         .into_iter()
         .enumerate()
+        .filter(|_| every)
     {
         let errno = if i % 2 == 0 { "EIO" } else { "ENOSPC" };
         faults.push(Fault {
@@ -967,26 +1004,77 @@ fn inject(sc: &Scenario, campaign: &mut Campaign) {
         }
         if !problems.is_empty() {
             campaign.problems.push(format!(
-                "`{}` ({} journal), {fault} (the call: {}):\n  {}",
+                "`{}` ({} journal), {fault} (the call: {}):\n  {}\n  repeat: {}",
                 sc.op.name(),
                 sc.journal.pragma(),
                 counted.failed.as_deref().unwrap_or("none"),
-                problems.join("\n  ")
+                problems.join("\n  "),
+                repeat_command(sc, fault)
             ));
         }
     }
     assert!(
-        failures > 0,
+        failures > 0 || !every,
         "no fault made `{}` fail: the shim's faults did not reach it",
         sc.op.name()
     );
 }
 
+/// The one fault `FAULTS_AT` asks for instead of the campaign:
+/// `write:N`, `sync:N`, or `write+:N` (every write from the Nth on), with
+/// `FAULTS_ERRNO` (EIO, the default, or ENOSPC).
+fn chosen_fault() -> Option<Fault> {
+    let spec = std::env::var("FAULTS_AT").ok()?;
+    let bad =
+        || -> ! { panic!("FAULTS_AT={spec:?}: expected write:N, sync:N, write+:N or sync+:N") };
+    let (class, at) = spec.split_once(':').unwrap_or_else(|| bad());
+    let (class, sticky) = match class.strip_suffix('+') {
+        Some(c) => (c, true),
+        None => (class, false),
+    };
+    let class = match class {
+        "write" => Class::Write,
+        "sync" => Class::Sync,
+        _ => bad(),
+    };
+    let errno = match std::env::var("FAULTS_ERRNO").as_deref() {
+        Ok("ENOSPC") => "ENOSPC",
+        Ok("EIO") | Err(_) => "EIO",
+        Ok(other) => panic!("FAULTS_ERRNO={other:?}: expected EIO or ENOSPC"),
+    };
+    Some(Fault {
+        class,
+        at: at.parse().unwrap_or_else(|_| bad()),
+        errno,
+        sticky,
+    })
+}
+
+/// The command that runs `fault` of `sc` alone, through the same checks.
+fn repeat_command(sc: &Scenario, fault: Fault) -> String {
+    let class = match fault.class {
+        Class::Write => "write",
+        Class::Sync => "sync",
+    };
+    format!(
+        "FAULTS_JOURNAL={} FAULTS_AT={class}{}:{} FAULTS_ERRNO={} cargo test -p migrate-tests \
+         --test faults {} -- --nocapture",
+        sc.journal.pragma(),
+        if fault.sticky { "+" } else { "" },
+        fault.at,
+        fault.errno,
+        sc.op.test_name()
+    )
+}
+
 fn io_errors(op: Op) {
     let started = Instant::now();
     let mut campaign = Campaign::default();
+    let only = std::env::var("FAULTS_JOURNAL").ok();
     for journal in [Journal::Delete, Journal::Wal] {
-        inject(&Scenario::new(op, journal), &mut campaign);
+        if only.as_deref().is_none_or(|j| j == journal.pragma()) {
+            inject(&Scenario::new(op, journal), &mut campaign);
+        }
     }
     campaign.report(&format!("I/O errors during `{}`", op.name()), started);
 }
@@ -1167,10 +1255,13 @@ fn kills(op: Op) {
         sc.check_retry(dir.path(), &db, &mut found);
         if !found.is_empty() {
             problems.push(format!(
-                "`{}` ({} journal), killed after {delay:?} ({moment}), seed {seed}:\n  {}",
+                "`{}` ({} journal), killed after {delay:?} ({moment}), seed {seed}:\n  {}\n  \
+                 repeat (the same delays; where they land varies): FAULTS_SEED={seed} cargo test \
+                 -p migrate-tests --test faults {} -- --nocapture",
                 op.name(),
                 sc.journal.pragma(),
-                found.join("\n  ")
+                found.join("\n  "),
+                op.kill_test_name()
             ));
         }
     }
