@@ -1400,6 +1400,17 @@ fn the_checks_find_a_half_migration_a_lost_row_a_cut_backup_and_a_vague_error() 
     assert!(error.contains("version 3's objects exist"), "{error}");
     drop(conn);
 
+    // An entry of an account that does not exist.
+    let (_dir, db) = sc.copy();
+    migrate_tests::open(&db)
+        .execute_batch(
+            "PRAGMA foreign_keys = OFF;
+             UPDATE entries SET account_id = 999 WHERE id = 7;",
+        )
+        .expect("orphan an entry");
+    let error = ledger_in(&db).expect_err("an orphan entry");
+    assert_eq!(error, "1 foreign-key violations");
+
     // A lost row: at version 1, and where the totals tell.
     let (dir, db) = sc.copy();
     migrate_tests::open(&db)
