@@ -55,7 +55,7 @@ const ENTRIES: i64 = 6_000;
 const EXTRA: i64 = 100;
 const DB_NAME: &str = "ledger.db";
 
-/// At most this many values of N per operation and fault class.
+/// At most this many values of N per operation, journal mode and fault class.
 const MAX_SPREAD: usize = 60;
 /// The first and last few N are always tried.
 const EDGE: u64 = 5;
