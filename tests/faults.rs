@@ -828,10 +828,11 @@ fn check_exit(run: &Run, db: &Path, problems: &mut Vec<String>) -> Option<String
 
 /// How the CLI's errors say what became of the database; each failure
 /// says one of these.
-const STATE_WORDS: [&str; 3] = [
+const STATE_WORDS: [&str; 4] = [
     "nothing was changed",
     "rolled back",
     "the database is as it was",
+    "stay applied, nothing after them was changed",
 ];
 
 /// The version an error message names first: `migration 3 ("…") …`.

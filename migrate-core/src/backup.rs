@@ -554,14 +554,24 @@ pub fn restore_keeping(
             "the database has no file to copy before restoring".to_owned(),
         ));
     };
-    let sqlite = |e| Error::from_sqlite(e, timeout);
+    // SQLite's errors from here on: the restore failed, the database is as
+    // it was (the copy into it is one transaction); and a copy of it that
+    // `keep` already wrote is named.
+    let failed = |e: Error, kept: Option<&Path>| match e {
+        Error::Sqlite(e) => Error::RestoreFailed {
+            reason: crate::error::sqlite_message(&e),
+            kept: kept.map(Path::to_path_buf),
+        },
+        other => other,
+    };
+    let sqlite = |e| failed(Error::from_sqlite(e, timeout), None);
     let journal: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .map_err(sqlite)?;
     let started = Instant::now();
     let backup = Backup::new(&from, conn).map_err(sqlite)?;
     // Lock the destination; zero pages copied.
-    step_until(&backup, 0, started, timeout)?;
+    step_until(&backup, 0, started, timeout).map_err(|e| failed(e, None))?;
     // In WAL mode readers go on beside the write lock. In the rollback
     // journal modes the backup's lock is EXCLUSIVE, which keeps readers out;
     // but then the file holds exactly the last commit (a hot journal was
@@ -581,13 +591,11 @@ pub fn restore_keeping(
         )
     }
     .map_err(sqlite)?;
-    current
-        .busy_timeout(timeout)
-        .map_err(|e| Error::from_sqlite(e, timeout))?;
+    current.busy_timeout(timeout).map_err(sqlite)?;
     // Dropping `backup` on failure ends it and rolls the lock back.
-    let kept = keep(&current)?;
+    let kept = keep(&current).map_err(|e| failed(e, None))?;
     drop(current);
-    step_until(&backup, -1, Instant::now(), timeout)?;
+    step_until(&backup, -1, Instant::now(), timeout).map_err(|e| failed(e, kept.as_deref()))?;
     Ok(kept)
 }
 

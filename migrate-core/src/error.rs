@@ -321,6 +321,42 @@ pub enum Error {
         reason: String,
     },
 
+    /// Restoring a backup failed (a full disk, an I/O error); the copy into
+    /// the database is one transaction, so it is as it was.
+    #[error(
+        "cannot restore: {reason}; the database is as it was{}",
+        kept.as_ref().map(|p| format!(
+            " (the copy of it made before restoring, {}, is kept)",
+            p.display()
+        )).unwrap_or_default()
+    )]
+    RestoreFailed {
+        /// SQLite's or the system's message.
+        reason: String,
+        /// The copy of the database made before restoring, if it was made.
+        kept: Option<std::path::PathBuf>,
+    },
+
+    /// SQLite failed while locking or reading, before the migration it
+    /// would have run: that one and those after it did not run.
+    #[error(
+        "{}; {}",
+        sqlite_message(source),
+        match applied_up_to {
+            None => "nothing was changed".to_owned(),
+            Some(v) => format!(
+                "the migrations up to version {v} stay applied, nothing after them was changed"
+            ),
+        }
+    )]
+    Interrupted {
+        /// SQLite's error.
+        #[source]
+        source: Box<rusqlite::Error>,
+        /// The last migration this run applied before the error, if any.
+        applied_up_to: Option<u32>,
+    },
+
     /// Any other SQLite error.
     #[error("{}", sqlite_message(.0))]
     Sqlite(#[from] rusqlite::Error),
@@ -377,6 +413,8 @@ impl Error {
             Error::BackupFailed(_) => "backup_failed",
             Error::NotABackup { .. } => "not_a_backup",
             Error::ForeignBackup { .. } => "foreign_backup",
+            Error::RestoreFailed { .. } => "restore_failed",
+            Error::Interrupted { .. } => "sqlite",
             Error::NotTransactional { .. } => "not_transactional",
             Error::FunctionNotRegistered { .. } => "function_not_registered",
             Error::ExtensionLoadFailed { .. } => "extension_load_failed",
@@ -402,9 +440,9 @@ impl Error {
     /// ```
     pub fn sqlite_error(&self) -> Option<&rusqlite::Error> {
         match self {
-            Error::MigrationFailed { source, .. } | Error::CommitFailed { source, .. } => {
-                Some(source)
-            }
+            Error::MigrationFailed { source, .. }
+            | Error::CommitFailed { source, .. }
+            | Error::Interrupted { source, .. } => Some(source),
             Error::BatchRolledBack { source } => source.sqlite_error(),
             Error::Sqlite(e) => Some(e),
             _ => None,

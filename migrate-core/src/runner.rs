@@ -1030,7 +1030,9 @@ impl<'m> Migrator<'m> {
                 ..ApplyReport::default()
             });
         }
-        let state = self.read_consistently(conn, |c| self.locked_state(c))?;
+        let state = self
+            .read_consistently(conn, |c| self.locked_state(c))
+            .map_err(|e| interrupted(e, None))?;
         if state.next.is_none() && !state.adopt {
             return Ok(ApplyReport {
                 version: state.version,
@@ -1060,10 +1062,10 @@ impl<'m> Migrator<'m> {
     ) -> Result<T, Error> {
         let enforced: bool = conn
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
-            .map_err(|e| self.classify(e))?;
+            .map_err(|e| interrupted(self.classify(e), None))?;
         if enforced {
             conn.pragma_update(None, "foreign_keys", false)
-                .map_err(|e| self.classify(e))?;
+                .map_err(|e| interrupted(self.classify(e), None))?;
         }
         let result = match Scope::install(conn, self.calls.clone()) {
             Ok(scope) => {
@@ -1071,7 +1073,7 @@ impl<'m> Migrator<'m> {
                 Scope::remove(conn);
                 result
             }
-            Err(e) => Err(self.classify(e)),
+            Err(e) => Err(interrupted(self.classify(e), None)),
         };
         if enforced {
             let restored = conn.pragma_update(None, "foreign_keys", true);
@@ -1090,7 +1092,9 @@ impl<'m> Migrator<'m> {
         progress: &mut impl FnMut(Progress<'_>),
     ) -> Result<ApplyReport, Error> {
         let mut report = ApplyReport::default();
-        let (tx, state, _) = self.lock(conn, &mut report, None, scope)?;
+        let (tx, state, _) = self
+            .lock(conn, &mut report, None, scope)
+            .map_err(|e| interrupted(e, None))?;
         let pending: Vec<&Migration> = self.pending_after(state.version).collect();
         if let Some(m) = pending.iter().find(|m| !m.is_transactional()) {
             return Err(Error::NotTransactional {
@@ -1201,7 +1205,9 @@ impl<'m> Migrator<'m> {
         let mut since = None;
         loop {
             // Decide what is pending only while holding the write lock.
-            let (tx, state, data_version) = self.lock(conn, &mut report, since, scope)?;
+            let (tx, state, data_version) = self
+                .lock(conn, &mut report, since, scope)
+                .map_err(|e| interrupted(e, report.applied.last().map(|&(v, _)| v)))?;
             let Some(migration) = state.next else {
                 tx.commit().map_err(|e| self.classify(e))?;
                 return Ok(report);
@@ -1766,6 +1772,19 @@ impl<'m> Migrator<'m> {
             Error::Sqlite(e) => self.classify(e),
             other => other,
         }
+    }
+}
+
+/// An SQLite error met while locking or reading before a migration, as
+/// [`Error::Interrupted`]: it says what stayed as it was. Other errors
+/// already do.
+fn interrupted(e: Error, applied_up_to: Option<u32>) -> Error {
+    match e {
+        Error::Sqlite(source) => Error::Interrupted {
+            source: Box::new(source),
+            applied_up_to,
+        },
+        other => other,
     }
 }
 
