@@ -312,6 +312,43 @@ fn dry_run_where_everything_would_succeed_applies_nothing() {
 }
 
 #[test]
+fn a_trigger_on_schema_migrations_fails_the_dry_run_as_it_fails_apply_naming_the_version() {
+    let (dir, db) = accounts_db(&DISTINCT);
+    open(&db)
+        .execute_batch(
+            "CREATE TRIGGER frozen BEFORE INSERT ON schema_migrations WHEN NEW.version >= 3
+             BEGIN SELECT RAISE(ABORT, 'deploys are frozen'); END;",
+        )
+        .expect("a trigger on the tracking table");
+    let before = bytes(&db);
+    let files = dir_entries(dir.path());
+
+    let trial = migrate(UNIQUE_FAILURE, &db, &["apply", "--dry-run"]);
+    assert_eq!(
+        trial.code,
+        Some(1),
+        "the trial must fail as apply will: {trial}"
+    );
+    let said = verdict(&trial, 3);
+    assert!(said.contains("deploys are frozen"), "{said}\n{trial}");
+    assert_eq!(bytes(&db), before);
+
+    let run = migrate(UNIQUE_FAILURE, &db, &["apply", "--no-backup"]);
+    run.expect_error(
+        1,
+        &db,
+        &[
+            "migration 3 (\"Make account emails unique\")",
+            "deploys are frozen",
+            "rolled back and is not recorded",
+        ],
+    );
+    assert_eq!(versions(&db), [1, 2]);
+    assert_eq!(column_names(&db, "accounts"), ["id", "email"]);
+    assert_eq!(dir_entries(dir.path()), files);
+}
+
+#[test]
 fn dry_run_tries_each_migration_on_what_the_previous_ones_did() {
     let (dir, db) = temp_db();
     migrate(VACUUM, &db, &["apply", "--to", "1"]).expect_success();

@@ -1493,7 +1493,12 @@ impl<'m> Migrator<'m> {
                     // the outer transaction), a failure undone.
                     let started = Instant::now();
                     tx.execute_batch("SAVEPOINT trial")?;
-                    let result = run_checked(&tx, m, scope);
+                    // Its row too, as apply writes it: a trigger or a
+                    // constraint on the tracking table fails here as well.
+                    let result = run_checked(&tx, m, scope).and_then(|()| {
+                        self.record(&tx, m, started.elapsed())
+                            .map_err(|e| self.not_committed(m, e))
+                    });
                     let took = started.elapsed();
                     match result {
                         Ok(()) => {
