@@ -1060,6 +1060,37 @@ fn a_backup_that_would_not_fit_with_room_to_spare_is_refused_and_nothing_changes
 }
 
 #[test]
+fn a_restore_whose_copy_of_the_database_would_not_fit_is_refused_and_nothing_changes() {
+    let disk = SmallDisk::mount(24);
+    let db = disk.path().join("chatbot.db");
+    ledger_of(&db, 100_000);
+    let (_other, elsewhere) = temp_db();
+    migrate(LEDGER, &elsewhere, &["apply", "--to", "1"]).expect_success();
+    let bak = elsewhere.with_file_name("small.bak");
+    migrate_core::backup::backup_to(&open(&elsewhere), &bak, Duration::from_secs(5))
+        .expect("a small backup");
+    let before = bytes(&db);
+    let files = dir_entries(disk.path());
+    let run = migrate(
+        LEDGER,
+        &db,
+        &["restore", bak.to_str().expect("utf-8"), "--yes"],
+    );
+    run.expect_error(
+        1,
+        &db,
+        &[
+            "cannot write the backup: not enough free space in",
+            "free some space first",
+            "nothing was changed",
+        ],
+    );
+    assert_eq!(run.stdout, "", "{run}");
+    assert_eq!(bytes(&db), before);
+    assert_eq!(dir_entries(disk.path()), files);
+}
+
+#[test]
 fn a_migration_that_fills_the_disk_is_named_and_rolled_back_whole() {
     // Migration 2 writes about 5 MB. Less and less room is left to it, so
     // that it fails while running, while committing, or not at all.

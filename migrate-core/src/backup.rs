@@ -412,8 +412,8 @@ fn check_space(conn: &Connection, dir: &Path) -> Result<(), Error> {
         };
         return Err(Error::BackupFailed(format!(
             "not enough free space in {place} for the backup: it takes {}, {} is free, and {} \
-             must stay free for the database; free some space, back up to another disk with \
-             --backup-dir, or skip it with --no-backup",
+             must stay free for the database; free some space first (apply can also back up to \
+             another disk with --backup-dir, or skip it with --no-backup)",
             megabytes(need),
             megabytes(free),
             megabytes(headroom)
