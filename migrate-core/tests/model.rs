@@ -9,12 +9,13 @@
 //! and foreign-key checks.
 //!
 //! Run it alone with `cargo test -p migrate-toml-core --test model`. By
-//! default it runs 64 cases of 1 to 20 steps; more with e.g.
+//! default it runs 128 cases of 1 to 20 steps; more with e.g.
 //! `PROPTEST_CASES=2000 MODEL_STEPS=40 cargo test -p migrate-toml-core
 //! --release --test model`. `PROPTEST_VERBOSE=1` prints each step as it is
 //! applied. A failure is shrunk to a short sequence of steps and saved in
 //! `migrate-core/tests/model.proptest-regressions`, which later runs replay
-//! first.
+//! first. In every assertion, `left` is what the library returned or the
+//! file holds, `right` what the model says it must be.
 //!
 //! The migrations come from a fixed pool of eight (tables with foreign keys,
 //! added columns, a data insert, a rebuild of the parent table, an index, and
@@ -23,12 +24,19 @@
 //! wrote rows). A build is a prefix of that list (3 to 8 migrations, so
 //! older and newer than the database), possibly with one migration's SQL
 //! edited (a comment added: another checksum, the same schema).
+//!
+//! Some steps run while another connection holds the write lock: the
+//! library is given a busy timeout of 20 ms on a connection whose own is
+//! 2 s, and must give up (`busy`, nothing changed) after the former.
+//! `MODEL_STATS=1` (with `-- --nocapture`) prints how often each kind of
+//! outcome was met. The files are made in `/dev/shm` where it exists, else
+//! in the temporary directory; `MODEL_TMPDIR=/some/dir` chooses.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Barrier, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use migrate_core::backup::{backup_to_new, open_backup, restore_from, restore_keeping};
 use migrate_core::rusqlite::{self, Connection};
@@ -110,6 +118,10 @@ const NAMES: [&str; 2] = ["ann", "admin"];
 /// definition, and reject it: the proof refuses such a build.)
 const EDIT: &str = "-- edited after it ran\n";
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// The busy timeout given to the library while another connection holds
+/// the lock, and the application connection's own.
+const LOCKED_TIMEOUT: Duration = Duration::from_millis(20);
+const APP_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A build: the first `len` migrations of the pool, `edited` one's SQL
 /// changed.
@@ -455,6 +467,9 @@ struct State {
     db: Db,
     backups: Vec<Db>,
     expect: Expect,
+    /// The last step was refused (or a dry run): the file must be byte for
+    /// byte as before (checked outside WAL mode, where the file is all).
+    untouched: bool,
 }
 
 /// One step.
@@ -465,6 +480,8 @@ enum Op {
         target: Option<u32>,
         single: bool,
     },
+    /// `apply` on a connection inside a transaction of the caller's.
+    ApplyInTransaction,
     /// Applies from several threads at once, each with its own connection.
     Concurrent {
         single: Vec<bool>,
@@ -504,13 +521,45 @@ enum Op {
     /// `backup_to_new`.
     Backup,
     /// Restores one of the backups taken (`keeping`: through
-    /// `restore_keeping`, which backs the database up first).
+    /// `restore_keeping`, which backs the database up first), through the
+    /// application's connection or `other`.
+    Restore {
+        backup: usize,
+        keeping: bool,
+        other: bool,
+    },
+    /// Closes the connection and opens another.
+    Reopen,
+    /// Adds a column to `users` by hand (schema drift).
+    AddColumnByHand,
+    /// Another connection holds the write lock (`BEGIN IMMEDIATE`) while
+    /// this one, with a short busy timeout, tries to.
+    WhileLocked(Locked),
+}
+
+/// What is tried while another connection holds the write lock.
+#[derive(Clone, Debug)]
+enum Locked {
+    Apply {
+        single: bool,
+    },
+    Repair,
+    /// `Migrator::baseline` (which does not compare the schema).
+    Baseline {
+        version: u32,
+    },
     Restore {
         backup: usize,
         keeping: bool,
     },
-    /// Closes the connection and opens another.
-    Reopen,
+    /// Reads only: succeeds.
+    Backup,
+}
+
+/// Whether `foreign_history` must call a backup holding `from` another
+/// application's.
+fn foreign(from: &Db, build: BuildId) -> bool {
+    !problems(from, build).is_empty() || !from.consistent()
 }
 
 /// The outcome of an apply on `db`, which it updates.
@@ -559,9 +608,17 @@ fn model_apply(
 
 impl State {
     fn step(&mut self, op: &Op) {
+        let before = self.db.clone();
         self.expect = Expect::Nothing;
         let build = self.build;
         match op {
+            Op::ApplyInTransaction => {
+                self.expect = Expect::Apply {
+                    result: Err(Failure::code("in_transaction")),
+                    started: vec![],
+                    finished: vec![],
+                };
+            }
             Op::Apply { target, single } => {
                 let (result, committed, started, finished) =
                     model_apply(&mut self.db, build, *target, *single);
@@ -686,10 +743,12 @@ impl State {
             }
             Op::DeleteDuplicateUsers => self.db.delete_duplicates(),
             Op::Backup => self.backups.push(self.db.clone()),
-            Op::Restore { backup, keeping } => {
+            Op::Restore {
+                backup, keeping, ..
+            } => {
                 let from = self.backups[backup % self.backups.len()].clone();
                 self.expect = if from.tracked {
-                    let foreign = !problems(&from, build).is_empty() || !from.consistent();
+                    let foreign = foreign(&from, build);
                     if *keeping {
                         self.backups.push(self.db.clone());
                     }
@@ -706,7 +765,51 @@ impl State {
                 };
             }
             Op::Reopen => {}
+            Op::AddColumnByHand => self.db.users_cols.push("phone"),
+            Op::WhileLocked(Locked::Apply { single: _ }) => {
+                let problems = problems(&self.db, build);
+                let result = if !problems.is_empty() {
+                    Err(Failure::inconsistent(problems))
+                } else if self.db.version() >= build.len {
+                    Ok((i64::from(self.db.version()), vec![]))
+                } else {
+                    Err(Failure::code("busy"))
+                };
+                self.expect = Expect::Apply {
+                    result,
+                    started: vec![],
+                    finished: vec![],
+                };
+            }
+            Op::WhileLocked(Locked::Repair) => {
+                self.expect = Expect::Repair(Err(Failure::code("busy")));
+            }
+            Op::WhileLocked(Locked::Baseline { .. }) => {
+                self.expect = Expect::Baseline(Err(Failure::code("busy")));
+            }
+            Op::WhileLocked(Locked::Restore { backup, .. }) => {
+                let from = &self.backups[backup % self.backups.len()];
+                self.expect = Expect::Restore {
+                    result: Err(Failure::code(if from.tracked {
+                        "busy"
+                    } else {
+                        "not_a_backup"
+                    })),
+                    foreign: from.tracked.then(|| foreign(from, build)),
+                };
+            }
+            Op::WhileLocked(Locked::Backup) => self.backups.push(self.db.clone()),
         }
+        let refused = match &self.expect {
+            Expect::Nothing => false,
+            Expect::Apply { result, .. } => result.is_err(),
+            Expect::Concurrent { results, .. } => results.iter().all(Result::is_err),
+            Expect::Trial(_) => true,
+            Expect::Repair(r) => r.is_err(),
+            Expect::Baseline(r) => r.is_err(),
+            Expect::Restore { result, .. } => result.is_err(),
+        };
+        self.untouched = refused && self.db == before;
     }
 }
 
@@ -734,6 +837,7 @@ impl ReferenceStateMachine for Model {
                 db: Db::default(),
                 backups: Vec::new(),
                 expect: Expect::Nothing,
+                untouched: false,
             })
             .boxed()
     }
@@ -749,7 +853,7 @@ impl ReferenceStateMachine for Model {
             ),
             (
                 1,
-                prop::collection::vec(prop::bool::weighted(0.3), 2..=3)
+                prop::collection::vec(prop::bool::weighted(0.3), 1..=3)
                     .prop_map(|single| Op::Concurrent { single })
                     .boxed(),
             ),
@@ -762,6 +866,7 @@ impl ReferenceStateMachine for Model {
                     .boxed(),
             ),
             (1, Just(Op::Repair).boxed()),
+            (1, Just(Op::ApplyInTransaction).boxed()),
             (
                 1,
                 (1..=state.build.len, prop::bool::weighted(0.2))
@@ -796,6 +901,27 @@ impl ReferenceStateMachine for Model {
                     .boxed(),
             ));
         }
+        if db.has_users() && !db.drift() {
+            ops.push((1, Just(Op::AddColumnByHand).boxed()));
+        }
+        let mut locked = vec![
+            prop::bool::weighted(0.3)
+                .prop_map(|single| Locked::Apply { single })
+                .boxed(),
+            Just(Locked::Repair).boxed(),
+            (1..=state.build.len)
+                .prop_map(|version| Locked::Baseline { version })
+                .boxed(),
+            Just(Locked::Backup).boxed(),
+        ];
+        if !state.backups.is_empty() {
+            locked.push(
+                (0..8_usize, any::<bool>())
+                    .prop_map(|(backup, keeping)| Locked::Restore { backup, keeping })
+                    .boxed(),
+            );
+        }
+        ops.push((2, Union::new(locked).prop_map(Op::WhileLocked).boxed()));
         if db.has_users() {
             ops.push((
                 5,
@@ -816,8 +942,12 @@ impl ReferenceStateMachine for Model {
         if !state.backups.is_empty() {
             ops.push((
                 3,
-                (0..8_usize, any::<bool>())
-                    .prop_map(|(backup, keeping)| Op::Restore { backup, keeping })
+                (0..8_usize, any::<bool>(), prop::bool::weighted(0.3))
+                    .prop_map(|(backup, keeping, other)| Op::Restore {
+                        backup,
+                        keeping,
+                        other,
+                    })
                     .boxed(),
             ));
         }
@@ -843,7 +973,10 @@ impl ReferenceStateMachine for Model {
             }
             Op::InsertUser { .. } | Op::DeleteDuplicateUsers => db.has_users(),
             Op::InsertPost { .. } => db.has_posts() && !db.data.users.is_empty(),
-            Op::Restore { .. } => !state.backups.is_empty(),
+            Op::Restore { .. } | Op::WhileLocked(Locked::Restore { .. }) => {
+                !state.backups.is_empty()
+            }
+            Op::AddColumnByHand => db.has_users() && !db.drift(),
             _ => true,
         }
     }
@@ -910,6 +1043,54 @@ fn file_bytes(path: &Path) -> Vec<u8> {
 }
 
 impl Sut {
+    /// Restores backup `backup` (modulo their number), after asking
+    /// `foreign_history` about it.
+    /// Through `other` connection than the application's, when asked (as
+    /// `migrate restore` does while the application runs).
+    fn restore(
+        &mut self,
+        state: &State,
+        op: &Op,
+        backup: usize,
+        keeping: bool,
+        timeout: Duration,
+        other: bool,
+    ) {
+        let Expect::Restore { result, foreign } = &state.expect else {
+            unreachable!()
+        };
+        let source = self.backups[backup % self.backups.len()].clone();
+        match open_backup(&source, TIMEOUT) {
+            Ok(from) => {
+                let said = built(state.build)
+                    .migrations
+                    .foreign_history(&from)
+                    .unwrap();
+                assert_eq!(
+                    Some(said.is_some()),
+                    *foreign,
+                    "foreign_history of the backup said {said:?}"
+                );
+            }
+            Err(e) => assert_eq!(Err(Failure::of(&e)), *result, "open_backup"),
+        }
+        let mut another = other.then(|| Connection::open(&self.path).unwrap());
+        let conn = another.as_mut().unwrap_or(&mut self.conn);
+        let got = if keeping {
+            let dir = self.dir.path().to_owned();
+            restore_keeping(conn, &source, timeout, |current| {
+                backup_to_new(current, &dir, "kept", timeout).map(Some)
+            })
+            .map(|kept| self.backups.push(kept.unwrap()))
+        } else {
+            restore_from(conn, &source, timeout)
+        };
+        if let Some(another) = another {
+            another.close().map_err(|(_, e)| e).unwrap();
+        }
+        assert_eq!(got.map_err(|e| Failure::of(&e)), *result, "{op:?} returned");
+    }
+
     fn reopen(&mut self, wal: bool) {
         let old = std::mem::replace(&mut self.conn, Connection::open_in_memory().unwrap());
         old.close().map_err(|(_, e)| e).unwrap();
@@ -919,7 +1100,21 @@ impl Sut {
     fn step(&mut self, state: &State, op: Op) {
         let build = state.build;
         let wal = state.wal;
+        let before = (!wal && state.untouched).then(|| file_bytes(&self.path));
         match op {
+            Op::ApplyInTransaction => {
+                self.conn.execute_batch("BEGIN").unwrap();
+                let (result, started, finished) = apply_noting(migrator(build), &mut self.conn);
+                self.conn.execute_batch("ROLLBACK").unwrap();
+                let got = Expect::Apply {
+                    result: result
+                        .map(|r| (r.version, r.applied.iter().map(|(v, _)| *v).collect()))
+                        .map_err(|e| Failure::of(&e)),
+                    started,
+                    finished,
+                };
+                assert_eq!(got, state.expect, "{op:?} returned");
+            }
             Op::Apply { target, single } => {
                 let m = migrator(build).target(target).single_transaction(single);
                 let (result, started, finished) = apply_noting(m, &mut self.conn);
@@ -970,7 +1165,6 @@ impl Sut {
                 assert_eq!(got, state.expect, "{op:?} returned");
             }
             Op::Trial { target } => {
-                let before = (!wal).then(|| file_bytes(&self.path));
                 let got = migrator(build)
                     .target(target)
                     .trial(&mut self.conn)
@@ -991,12 +1185,6 @@ impl Sut {
                     })
                     .map_err(|e| Failure::of(&e));
                 assert_eq!(Expect::Trial(got), state.expect, "{op:?} returned");
-                if let Some(before) = before {
-                    assert!(
-                        before == file_bytes(&self.path),
-                        "{op:?} changed the database file"
-                    );
-                }
             }
             Op::Switch { .. } | Op::Edit { .. } => {}
             Op::Repair => {
@@ -1060,34 +1248,79 @@ impl Sut {
                 let path = backup_to_new(&self.conn, self.dir.path(), "app", TIMEOUT).unwrap();
                 self.backups.push(path);
             }
-            Op::Restore { backup, keeping } => {
-                let Expect::Restore { result, foreign } = &state.expect else {
-                    unreachable!()
-                };
-                let source = self.backups[backup % self.backups.len()].clone();
-                match open_backup(&source, TIMEOUT) {
-                    Ok(from) => {
-                        let said = built(build).migrations.foreign_history(&from).unwrap();
-                        assert_eq!(
-                            Some(said.is_some()),
-                            *foreign,
-                            "foreign_history of the backup said {said:?}"
-                        );
-                    }
-                    Err(e) => assert_eq!(Err(Failure::of(&e)), *result, "open_backup"),
-                }
-                let got = if keeping {
-                    let dir = self.dir.path().to_owned();
-                    restore_keeping(&mut self.conn, &source, TIMEOUT, |current| {
-                        backup_to_new(current, &dir, "kept", TIMEOUT).map(Some)
-                    })
-                    .map(|kept| self.backups.push(kept.unwrap()))
-                } else {
-                    restore_from(&mut self.conn, &source, TIMEOUT)
-                };
-                assert_eq!(got.map_err(|e| Failure::of(&e)), *result, "{op:?} returned");
+            Op::Restore {
+                backup,
+                keeping,
+                other,
+            } => {
+                self.restore(state, &op, backup, keeping, TIMEOUT, other);
             }
             Op::Reopen => self.reopen(wal),
+            Op::AddColumnByHand => {
+                self.conn
+                    .execute_batch("ALTER TABLE users ADD COLUMN phone TEXT")
+                    .unwrap();
+            }
+            Op::WhileLocked(ref action) => {
+                let other = Connection::open(&self.path).unwrap();
+                other.execute_batch("BEGIN IMMEDIATE").unwrap();
+                // The application's connection has a busy timeout of its
+                // own; the library's calls must wait theirs, not this one.
+                self.conn.busy_timeout(APP_TIMEOUT).unwrap();
+                let started = Instant::now();
+                match *action {
+                    Locked::Apply { single } => {
+                        let m = migrator(build)
+                            .busy_timeout(LOCKED_TIMEOUT)
+                            .single_transaction(single);
+                        let (result, started, finished) = apply_noting(m, &mut self.conn);
+                        let got = Expect::Apply {
+                            result: result
+                                .map(|r| (r.version, r.applied.iter().map(|(v, _)| *v).collect()))
+                                .map_err(|e| Failure::of(&e)),
+                            started,
+                            finished,
+                        };
+                        assert_eq!(got, state.expect, "{op:?} returned");
+                    }
+                    Locked::Repair => {
+                        let got = migrator(build)
+                            .busy_timeout(LOCKED_TIMEOUT)
+                            .repair(&mut self.conn)
+                            .map_err(|e| Failure::of(&e));
+                        assert_eq!(Expect::Repair(got), state.expect, "{op:?} returned");
+                    }
+                    Locked::Baseline { version } => {
+                        let got = migrator(build)
+                            .busy_timeout(LOCKED_TIMEOUT)
+                            .baseline(&mut self.conn, version)
+                            .map_err(|e| Failure::of(&e));
+                        assert_eq!(Expect::Baseline(got), state.expect, "{op:?} returned");
+                    }
+                    Locked::Restore { backup, keeping } => {
+                        self.restore(state, &op, backup, keeping, LOCKED_TIMEOUT, false);
+                    }
+                    Locked::Backup => {
+                        let path =
+                            backup_to_new(&self.conn, self.dir.path(), "app", LOCKED_TIMEOUT)
+                                .unwrap();
+                        self.backups.push(path);
+                    }
+                }
+                let took = started.elapsed();
+                other.execute_batch("ROLLBACK").unwrap();
+                assert!(
+                    took < APP_TIMEOUT / 2,
+                    "{op:?} took {took:?}: it was given a busy timeout of {LOCKED_TIMEOUT:?}, \
+                     and waited about the connection's own ({APP_TIMEOUT:?}) instead"
+                );
+            }
+        }
+        if let Some(before) = before {
+            assert!(
+                before == file_bytes(&self.path),
+                "{op:?} was refused but changed the database file"
+            );
         }
     }
 }
@@ -1284,6 +1517,21 @@ fn check(sut: &Sut, state: &State) {
     assert!(leftovers.is_empty(), "files left behind: {leftovers:?}");
 }
 
+/// Where the cases make their files: `MODEL_TMPDIR`, else `/dev/shm` where
+/// there is one (a memory file system, where the commits' fsyncs cost
+/// nothing, and the run's time does not depend on what else uses the disk),
+/// else the system's temporary directory.
+fn scratch() -> PathBuf {
+    if let Some(dir) = std::env::var_os("MODEL_TMPDIR") {
+        return dir.into();
+    }
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() && tempfile::tempdir_in(shm).is_ok() {
+        return shm.to_owned();
+    }
+    std::env::temp_dir()
+}
+
 struct RunnerTest;
 
 impl StateMachineTest for RunnerTest {
@@ -1291,7 +1539,7 @@ impl StateMachineTest for RunnerTest {
     type Reference = Model;
 
     fn init_test(state: &State) -> Sut {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir_in(scratch()).unwrap();
         let path = dir.path().join("app.db");
         let conn = open(&path, state.wal);
         Sut {
@@ -1391,7 +1639,7 @@ fn env_or(name: &str, default: u32) -> u32 {
 
 fn config() -> Config {
     Config {
-        cases: env_or("PROPTEST_CASES", 64),
+        cases: env_or("PROPTEST_CASES", 128),
         // Relative to the package: migrate-core/tests/.
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
             "tests/model.proptest-regressions",
@@ -1439,4 +1687,56 @@ fn the_pool_of_builds_is_what_the_model_assumes() {
         );
         assert_eq!(schema_of(v) == schema_of(v - 1), v == 4);
     }
+}
+
+/// The defect the model found, one library call at a time: while another
+/// connection holds the write lock, each call given a busy timeout of
+/// 20 ms must give up after about that, not after the connection's own
+/// timeout (here 1 s; after any `Migrator` call on the connection, that
+/// migrator's, 30 s by default), and say the timeout it waited.
+#[test]
+fn a_locked_database_is_given_up_after_the_callers_busy_timeout() {
+    let full = built(FULL);
+    let m = full.migrations.migrator().busy_timeout(LOCKED_TIMEOUT);
+    let dir = tempfile::tempdir_in(scratch()).unwrap();
+    let path = dir.path().join("app.db");
+    let mut conn = Connection::open(&path).unwrap();
+    // Up to version 7: `apply` has something to do, so needs the lock.
+    migrator(FULL).target(Some(7)).apply(&mut conn).unwrap();
+    let backup = backup_to_new(&conn, dir.path(), "app", TIMEOUT).unwrap();
+    conn.busy_timeout(Duration::from_secs(1)).unwrap();
+    let other = Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+    type Call<'a> = Box<dyn Fn(&mut Connection) -> Result<(), Error> + 'a>;
+    let calls: Vec<(&str, Call<'_>)> = vec![
+        ("Migrator::apply", Box::new(|c| m.apply(c).map(drop))),
+        ("Migrator::repair", Box::new(|c| m.repair(c).map(drop))),
+        ("Migrator::baseline", Box::new(|c| m.baseline(c, 1))),
+        (
+            "backup::restore_from",
+            Box::new(|c| restore_from(c, &backup, LOCKED_TIMEOUT)),
+        ),
+        (
+            "backup::restore_keeping",
+            Box::new(|c| restore_keeping(c, &backup, LOCKED_TIMEOUT, |_| Ok(None)).map(drop)),
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (name, call) in &calls {
+        conn.busy_timeout(Duration::from_secs(1)).unwrap();
+        let started = Instant::now();
+        let result = call(&mut conn);
+        let took = started.elapsed();
+        let busy = matches!(&result, Err(Error::Busy { timeout }) if *timeout == LOCKED_TIMEOUT);
+        if !busy || took > Duration::from_millis(500) {
+            wrong.push(format!("{name}: {result:?} after {took:?}"));
+        }
+    }
+    other.execute_batch("ROLLBACK").unwrap();
+    assert!(
+        wrong.is_empty(),
+        "given a busy timeout of {LOCKED_TIMEOUT:?} on a connection whose own is 1 s:\n{}",
+        wrong.join("\n")
+    );
 }
