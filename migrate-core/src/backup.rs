@@ -494,7 +494,17 @@ fn fill(conn: &Connection, dest: &Path, timeout: Duration) -> Result<(), Error> 
 /// ```
 pub fn restore_from(conn: &mut Connection, source: &Path, timeout: Duration) -> Result<(), Error> {
     let from = open_backup(source, timeout)?;
+    wait_for_locks(conn, timeout)?;
     copy(&from, conn, timeout)
+}
+
+/// Makes `conn` wait `timeout` for a lock, as the caller asked: the backup
+/// API takes the destination's lock through its busy handler, which would
+/// otherwise wait as long as the connection was last told (rusqlite's 5 s).
+/// The connection keeps this timeout, as [`crate::Migrator`]'s do.
+fn wait_for_locks(conn: &Connection, timeout: Duration) -> Result<(), Error> {
+    conn.busy_timeout(timeout)
+        .map_err(|e| Error::from_sqlite(e, timeout))
 }
 
 /// Replaces the main database of `conn` with the backup at `source`, as
@@ -549,6 +559,7 @@ pub fn restore_keeping(
     keep: impl FnOnce(&Connection) -> Result<Option<PathBuf>, Error>,
 ) -> Result<Option<PathBuf>, Error> {
     let from = open_backup(source, timeout)?;
+    wait_for_locks(conn, timeout)?;
     let Some(path) = conn.path().filter(|p| !p.is_empty()).map(PathBuf::from) else {
         return Err(Error::BackupFailed(
             "the database has no file to copy before restoring".to_owned(),

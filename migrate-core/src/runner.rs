@@ -1327,6 +1327,9 @@ impl<'m> Migrator<'m> {
     /// # }
     /// ```
     pub fn repair(&self, conn: &mut Connection) -> Result<Vec<u32>, Error> {
+        // Its own wait for the lock, not the connection's (rusqlite's 5 s).
+        conn.busy_timeout(self.busy_timeout)
+            .map_err(|e| self.classify(e))?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.classify(e))?;
@@ -1391,6 +1394,9 @@ impl<'m> Migrator<'m> {
     /// # }
     /// ```
     pub fn baseline(&self, conn: &mut Connection, version: u32) -> Result<(), Error> {
+        // Its own wait for the lock, not the connection's (rusqlite's 5 s).
+        conn.busy_timeout(self.busy_timeout)
+            .map_err(|e| self.classify(e))?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.classify(e))?;
