@@ -85,6 +85,31 @@ pub use tracking::AppliedMigration;
 /// ```
 pub use rusqlite;
 
+/// The crate-private SQL helpers, for the fuzzers in `fuzz/` only: not part
+/// of the API, and may change in any release.
+#[doc(hidden)]
+pub mod __fuzz {
+    /// [`crate::sql`]'s `skip_trivia`.
+    pub fn skip_trivia(sql: &str) -> &str {
+        crate::sql::skip_trivia(sql)
+    }
+
+    /// [`crate::sql`]'s `leading_keywords`.
+    pub fn leading_keywords(sql: &str, n: usize) -> Vec<String> {
+        crate::sql::leading_keywords(sql, n)
+    }
+
+    /// [`crate::sql`]'s `controls_transaction`.
+    pub fn controls_transaction(sql: &str) -> bool {
+        crate::sql::controls_transaction(sql)
+    }
+
+    /// [`crate::sql`]'s `first_statement`.
+    pub fn first_statement(sql: &str) -> &str {
+        crate::sql::first_statement(sql)
+    }
+}
+
 impl Migrations {
     /// A [`Migrator`] over these migrations, to set options such as the busy
     /// timeout, and that records [`Migrations::build`] as `applied_by`.

@@ -1,0 +1,4 @@
+-- a; comment
+/* block; comment */ SELECT 1; -- trailing
+/* -- */ SELECT 2 -- /* 
+;

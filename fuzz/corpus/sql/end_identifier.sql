@@ -1,0 +1,1 @@
+CREATE TABLE "end" (x); CREATE TABLE end2 (end); SELECT end FROM end2; UPDATE t SET a = 1 WHERE b = 'END';

@@ -1,0 +1,1 @@
+SELECT 1 -- no newline at the end;

@@ -1,0 +1,1 @@
+/* never closed; SELECT 1;

@@ -1,0 +1,1 @@
+INSERT INTO t VALUES ('a;b', "c;", [d;], `e;`) /* ; */; SELECT 'it''s; -- not a comment' AS "q;";

@@ -1,0 +1,1 @@
+-- Version 4 creates a PL/pgSQL function on PostgreSQL; SQLite has none.

@@ -1,0 +1,1 @@
+INSERT INTO users (id, email) VALUES ('u1', 'a@b') ON CONFLICT (id) DO UPDATE SET email = excluded.email RETURNING id;

@@ -1,0 +1,1 @@
+PRAGMA foreign_keys = ON; PRAGMA user_version = 3; VACUUM; ANALYZE; REINDEX;
