@@ -65,6 +65,10 @@ struct Statement {
     inserting: BTreeSet<String>,
     /// Tables it creates or alters.
     reshaping: BTreeSet<String>,
+    /// It begins, commits or rolls back a transaction (not a savepoint):
+    /// SQLite's own reading of it, whatever the spelling (`ROLLBACK
+    /// TRANSACTION name`, `END`, a name that starts with `to`).
+    transaction: bool,
 }
 
 /// The foreign-key scope of one run: the authorizer recording what each
@@ -86,6 +90,9 @@ impl Scope {
         conn.authorizer(Some(move |ctx: AuthContext<'_>| {
             if seen.recording.load(Ordering::Relaxed) {
                 match ctx.action {
+                    AuthAction::Transaction { .. } => {
+                        lock(&seen.statement).transaction = true;
+                    }
                     AuthAction::Function { function_name } => {
                         if let Some(calls) = &calls {
                             crate::functions::note(calls, function_name);
@@ -146,9 +153,12 @@ impl Scope {
     /// conflicts with, and with them the keys other tables point to. A table
     /// it creates or alters can only have gained foreign keys if it says
     /// `REFERENCES` (dropping a column SQLite refuses for a foreign key, and
-    /// renaming one keeps the tables it references).
-    pub fn prepared(&self, sql: &str) {
+    /// renaming one keeps the tables it references). Returns whether the
+    /// statement begins, commits or rolls back a transaction, as SQLite
+    /// read it while preparing it.
+    pub fn prepared(&self, sql: &str) -> bool {
         let statement = std::mem::take(&mut *lock(&self.watch.statement));
+        let controls_transaction = statement.transaction;
         let replaces = !statement.inserting.is_empty() && mentions(sql, b"replace");
         let mut w = lock(&self.watch.written);
         for table in statement.inserting {
@@ -162,6 +172,7 @@ impl Scope {
         if !statement.reshaping.is_empty() && mentions(sql, b"references") {
             w.reshaped.extend(statement.reshaping);
         }
+        controls_transaction
     }
 
     /// Stops recording and returns what was written.

@@ -94,16 +94,6 @@ pub mod __fuzz {
         crate::sql::skip_trivia(sql)
     }
 
-    /// [`crate::sql`]'s `leading_keywords`.
-    pub fn leading_keywords(sql: &str, n: usize) -> Vec<String> {
-        crate::sql::leading_keywords(sql, n)
-    }
-
-    /// [`crate::sql`]'s `controls_transaction`.
-    pub fn controls_transaction(sql: &str) -> bool {
-        crate::sql::controls_transaction(sql)
-    }
-
     /// [`crate::sql`]'s `first_statement`.
     pub fn first_statement(sql: &str) -> &str {
         crate::sql::first_statement(sql)

@@ -21,7 +21,7 @@ use rusqlite::{Batch, Connection, TransactionBehavior};
 use crate::compat;
 use crate::fkscope::{Scope, Written};
 use crate::functions::Calls;
-use crate::sql::{controls_transaction, first_statement, one_line, skip_trivia};
+use crate::sql::{first_statement, one_line, skip_trivia};
 use crate::tracking::{self, AppliedMigration, Record, hex};
 use crate::{Error, Migration};
 
@@ -1864,12 +1864,14 @@ fn run_statements(conn: &Connection, m: &Migration, scope: &Scope) -> Result<(),
             };
             number += 1;
             let text = stmt.expanded_sql().unwrap_or_default();
-            scope.prepared(&text);
+            // SQLite's own reading, through the authorizer while it prepared
+            // the statement: no spelling of ROLLBACK slips past.
+            let controls_transaction = scope.prepared(&text);
             let base = cursor;
             if let Some(at) = rest.find(text.as_str()) {
                 cursor += at + text.len();
             }
-            if m.is_transactional() && controls_transaction(&text) {
+            if m.is_transactional() && controls_transaction {
                 return Err(Error::TransactionControl {
                     version: m.version(),
                     description: m.description().to_owned(),

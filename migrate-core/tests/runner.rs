@@ -86,6 +86,44 @@ fn rollback_ends_the_transaction_but_rollback_to_a_savepoint_does_not() {
 }
 
 #[test]
+fn every_spelling_of_rollback_is_read_as_sqlite_reads_it() {
+    // Found by fuzzing: a transaction named `toé` is not `ROLLBACK TO`; it
+    // rolled the migration back, and what followed it was then committed
+    // and recorded.
+    for sql in [
+        "INSERT INTO a VALUES (1); ROLLBACK TRANSACTION toé; CREATE TABLE u (x); INSERT INTO a VALUES (2)",
+        "INSERT INTO a VALUES (1); rollback transaction to$; CREATE TABLE u (x)",
+        "INSERT INTO a VALUES (1); END TRANSACTION; CREATE TABLE u (x)",
+    ] {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE a (x)").unwrap();
+        let list = [Migration::new(1, "Roll back by another name", [sql])];
+        let error = Migrator::new(&list).apply(&mut conn).unwrap_err();
+        assert!(
+            matches!(error, Error::TransactionControl { statement: 2, .. }),
+            "{sql}: {error:?}"
+        );
+        assert_eq!(tables(&conn), ["a"], "{sql}");
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM a", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 0, "{sql}");
+    }
+    // And `ROLLBACK TRANSACTION name TO savepoint` is a savepoint's, which
+    // a migration may use.
+    let mut conn = Connection::open_in_memory().unwrap();
+    let fine = [Migration::new(
+        1,
+        "Savepoint",
+        [
+            "CREATE TABLE a (x); SAVEPOINT s; INSERT INTO a VALUES (1); ROLLBACK TRANSACTION tx TO s; RELEASE s",
+        ],
+    )];
+    Migrator::new(&fine).apply(&mut conn).unwrap();
+    assert_eq!(tables(&conn), ["a", "schema_migrations"]);
+}
+
+#[test]
 fn apply_refuses_a_connection_inside_a_transaction() {
     let list = [Migration::new(1, "Create a", ["CREATE TABLE a (x)"])];
     let mut conn = Connection::open_in_memory().unwrap();
