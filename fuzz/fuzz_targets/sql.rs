@@ -178,7 +178,7 @@ fn against_sqlite(s: &str) {
                         );
                     }
                 }
-                Some(explain) => {
+                Some(_) => {
                     if sqlite_spaces_only(statement) {
                         assert!(
                             !is_blank(statement),
