@@ -1188,28 +1188,38 @@ fn ledger(db: &Path) -> (i64, i64) {
 /// Rows in the ledger before the writer starts.
 const PREFILLED: i64 = 20_000;
 
+/// A new ledger database at version 1, in `journal_mode`.
+fn ledger_at_version_1(db: &Path, journal_mode: &str) {
+    migrate(LEDGER, db, &["apply", "--to", "1"]).expect_success();
+    let mode: String = open(db)
+        .query_row(&format!("PRAGMA journal_mode = {journal_mode}"), [], |r| {
+            r.get(0)
+        })
+        .expect("set the journal mode");
+    assert_eq!(mode, journal_mode);
+}
+
+/// [`PREFILLED`] rows in the ledger, some megabytes, so that copying the
+/// database takes a while.
+fn prefill_ledger(db: &Path) {
+    open(db)
+        .execute_batch(&format!(
+            "BEGIN;
+             INSERT INTO entries (amount, memo)
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {PREFILLED})
+             SELECT i, printf('%d %s', i, hex(randomblob(40))) FROM n;
+             UPDATE totals SET entries = {PREFILLED};
+             COMMIT;"
+        ))
+        .expect("fill the ledger");
+}
+
 #[test]
 fn a_backup_taken_while_another_process_writes_is_consistent_and_restores() {
     for journal_mode in ["delete", "wal"] {
         let (dir, db) = temp_db();
-        migrate(LEDGER, &db, &["apply", "--to", "1"]).expect_success();
-        let mode: String = open(&db)
-            .query_row(&format!("PRAGMA journal_mode = {journal_mode}"), [], |r| {
-                r.get(0)
-            })
-            .expect("set the journal mode");
-        assert_eq!(mode, journal_mode);
-        // Some megabytes, so that copying takes a while.
-        open(&db)
-            .execute_batch(&format!(
-                "BEGIN;
-                 INSERT INTO entries (amount, memo)
-                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {PREFILLED})
-                 SELECT i, printf('%d %s', i, hex(randomblob(40))) FROM n;
-                 UPDATE totals SET entries = {PREFILLED};
-                 COMMIT;"
-            ))
-            .expect("fill the ledger");
+        ledger_at_version_1(&db, journal_mode);
+        prefill_ledger(&db);
         let stop = dir.path().join("stop");
 
         let (writer, out) = start_writer(&db, &stop);
@@ -1297,27 +1307,11 @@ fn a_backup_taken_while_another_process_writes_is_consistent_and_restores() {
 fn a_restore_while_another_process_commits_loses_no_committed_row() {
     for journal_mode in ["delete", "wal"] {
         let (dir, db) = temp_db();
-        migrate(LEDGER, &db, &["apply", "--to", "1"]).expect_success();
-        let mode: String = open(&db)
-            .query_row(&format!("PRAGMA journal_mode = {journal_mode}"), [], |r| {
-                r.get(0)
-            })
-            .expect("set the journal mode");
-        assert_eq!(mode, journal_mode);
+        ledger_at_version_1(&db, journal_mode);
         let bak = dir.path().join("empty-ledger.bak");
         migrate_core::backup::backup_to(&open(&db), &bak, Duration::from_secs(5))
             .expect("a backup of the empty ledger");
-        // Megabytes, so that copying the current database takes a while.
-        open(&db)
-            .execute_batch(&format!(
-                "BEGIN;
-                 INSERT INTO entries (amount, memo)
-                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {PREFILLED})
-                 SELECT i, printf('%d %s', i, hex(randomblob(40))) FROM n;
-                 UPDATE totals SET entries = {PREFILLED};
-                 COMMIT;"
-            ))
-            .expect("fill the ledger");
+        prefill_ledger(&db);
         let stop = dir.path().join("stop");
 
         let (writer, out) = start_writer(&db, &stop);
