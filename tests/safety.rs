@@ -1350,6 +1350,26 @@ fn a_restore_while_another_process_commits_loses_no_committed_row() {
 
 // ----------------------------------------------------------------- restore
 
+/// `restore FILE --yes` on `db` (in `dir`) fails with `code`, naming the
+/// file, saying `words` and that nothing was changed, and changes nothing.
+#[track_caller]
+fn refuses_to_restore(db: &Path, dir: &Path, file: &Path, code: i32, words: &[&str]) {
+    let before = bytes(db);
+    let files = dir_entries(dir);
+    let run = migrate(
+        UNIQUE_BASE,
+        db,
+        &["restore", file.to_str().expect("utf-8"), "--yes"],
+    );
+    let name = file.display().to_string();
+    let mut expected = vec![name.as_str(), "nothing was changed"];
+    expected.extend_from_slice(words);
+    run.expect_error(code, db, &expected);
+    assert_eq!(run.stdout, "", "{run}");
+    assert_eq!(bytes(db), before, "{}", file.display());
+    assert_eq!(dir_entries(dir), files, "{}", file.display());
+}
+
 #[test]
 fn restore_refuses_what_is_not_a_backup_and_changes_nothing() {
     let (dir, db) = accounts_db(&DISTINCT);
@@ -1380,26 +1400,13 @@ fn restore_refuses_what_is_not_a_backup_and_changes_nothing() {
         std::fs::write(&truncated, &whole[..whole.len() / 2]).expect("truncate");
     }
 
-    let before = bytes(&db);
-    let files = dir_entries(dir.path());
     for (file, words) in [
         (&text, &["not an SQLite database"][..]),
         (&foreign, &["no schema_migrations table"][..]),
         (&missing, &["no such file"][..]),
         (&truncated, &["integrity check"][..]),
     ] {
-        let run = migrate(
-            UNIQUE_BASE,
-            &db,
-            &["restore", file.to_str().expect("utf-8"), "--yes"],
-        );
-        let name = file.display().to_string();
-        let mut expected = vec![name.as_str(), "nothing was changed"];
-        expected.extend_from_slice(words);
-        run.expect_error(1, &db, &expected);
-        assert_eq!(run.stdout, "", "{run}");
-        assert_eq!(bytes(&db), before, "{}", file.display());
-        assert_eq!(dir_entries(dir.path()), files, "{}", file.display());
+        refuses_to_restore(&db, dir.path(), file, 1, words);
     }
     assert_eq!(versions(&db), [1, 2]);
 }
@@ -1470,7 +1477,6 @@ fn restore_refuses_another_applications_database_unless_forced() {
         .expect("edit the record");
 
     let before = bytes(&db);
-    let files = dir_entries(dir.path());
     for (file, words) in [
         (
             &foreign,
@@ -1481,18 +1487,7 @@ fn restore_refuses_another_applications_database_unless_forced() {
             &["it records version 1 as \"Create carts table\"", "--force"][..],
         ),
     ] {
-        let run = migrate(
-            UNIQUE_BASE,
-            &db,
-            &["restore", file.to_str().expect("utf-8"), "--yes"],
-        );
-        let name = file.display().to_string();
-        let mut expected = vec![name.as_str(), "nothing was changed"];
-        expected.extend_from_slice(words);
-        run.expect_error(3, &db, &expected);
-        assert_eq!(run.stdout, "", "{run}");
-        assert_eq!(bytes(&db), before, "{}", file.display());
-        assert_eq!(dir_entries(dir.path()), files, "{}", file.display());
+        refuses_to_restore(&db, dir.path(), file, 3, words);
     }
     // In JSON, with its own code.
     let run = migrate(
