@@ -5,11 +5,13 @@
 // Relative to this file, where include! reads it.
 #[path = "common.rs"]
 mod common;
+#[path = "rusqlite_rows.rs"]
+mod rows;
 
 use std::process::ExitCode;
 
 use common::{Checks, Result, TempDb};
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 
 migrate_toml::embed_migrations!("../migrations.toml");
 
@@ -33,27 +35,9 @@ fn run(checks: &mut Checks) -> Result<()> {
         i64::from(MIGRATIONS.latest_version()),
     );
     conn.pragma_update(None, "foreign_keys", true)?;
-    conn.execute(
-        "INSERT INTO users (name, email, bio) VALUES (?1, ?2, ?3)",
-        params![common::USER_NAME, common::USER_EMAIL, common::USER_BIO],
-    )?;
-    let user_id = conn.last_insert_rowid();
-    conn.execute(
-        "INSERT INTO posts (user_id, title, body) VALUES (?1, ?2, ?3)",
-        params![user_id, common::POST_TITLE, common::POST_BODY],
-    )?;
-    let orphan = conn.execute(
-        "INSERT INTO posts (user_id, title, body) VALUES (?1, 'orphan', '')",
-        params![user_id + 1],
-    );
-    checks.orphan_rejected(orphan.err().map(|e| e.to_string()));
-    let row = conn.query_row(common::SELECT_ROW, [], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-    })?;
-    checks.row(row);
-    let (count, max) = conn.query_row(common::SELECT_MIGRATIONS, [], |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    })?;
+    checks.orphan_rejected(rows::insert(&conn)?);
+    checks.row(rows::row(&conn)?);
+    let (count, max) = rows::migrations(&conn)?;
     checks.schema_migrations(count, max);
     drop(conn);
 

@@ -4,12 +4,13 @@
 
 #[path = "../../common.rs"]
 mod common;
+#[path = "../../rusqlite_rows.rs"]
+mod rows;
 
 use std::process::ExitCode;
 
 use common::{Checks, Result, TempDb};
 use r2d2_sqlite::SqliteConnectionManager;
-use r2d2_sqlite::rusqlite::params;
 
 migrate_toml::embed_migrations!("../migrations.toml");
 
@@ -36,31 +37,13 @@ fn run(checks: &mut Checks) -> Result<()> {
         MIGRATIONS.current_version(&conn)?,
         i64::from(MIGRATIONS.latest_version()),
     );
-    conn.execute(
-        "INSERT INTO users (name, email, bio) VALUES (?1, ?2, ?3)",
-        params![common::USER_NAME, common::USER_EMAIL, common::USER_BIO],
-    )?;
-    let user_id = conn.last_insert_rowid();
-    conn.execute(
-        "INSERT INTO posts (user_id, title, body) VALUES (?1, ?2, ?3)",
-        params![user_id, common::POST_TITLE, common::POST_BODY],
-    )?;
-    let orphan = conn.execute(
-        "INSERT INTO posts (user_id, title, body) VALUES (?1, 'orphan', '')",
-        params![user_id + 1],
-    );
-    checks.orphan_rejected(orphan.err().map(|e| e.to_string()));
+    checks.orphan_rejected(rows::insert(&conn)?);
     drop(conn);
 
     // Read back on another pooled connection.
     let other = pool.get()?;
-    let row = other.query_row(common::SELECT_ROW, [], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-    })?;
-    checks.row(row);
-    let (count, max) = other.query_row(common::SELECT_MIGRATIONS, [], |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    })?;
+    checks.row(rows::row(&other)?);
+    let (count, max) = rows::migrations(&other)?;
     checks.schema_migrations(count, max);
     drop(other);
 

@@ -4,11 +4,13 @@
 
 #[path = "../../common.rs"]
 mod common;
+#[path = "../../rusqlite_rows.rs"]
+mod rows;
 
 use std::process::ExitCode;
 
 use common::{BoxError, Checks, Result, Row, TempDb};
-use tokio_rusqlite::{Connection, params};
+use tokio_rusqlite::Connection;
 
 migrate_toml::embed_migrations!("../migrations.toml");
 
@@ -42,20 +44,7 @@ async fn run(checks: &mut Checks) -> Result<()> {
             // tokio-rusqlite's rusqlite is the facade's: one crate, one type.
             let version = MIGRATIONS.current_version(c)?;
             c.pragma_update(None, "foreign_keys", true)?;
-            c.execute(
-                "INSERT INTO users (name, email, bio) VALUES (?1, ?2, ?3)",
-                params![common::USER_NAME, common::USER_EMAIL, common::USER_BIO],
-            )?;
-            let user_id = c.last_insert_rowid();
-            c.execute(
-                "INSERT INTO posts (user_id, title, body) VALUES (?1, ?2, ?3)",
-                params![user_id, common::POST_TITLE, common::POST_BODY],
-            )?;
-            let orphan = c.execute(
-                "INSERT INTO posts (user_id, title, body) VALUES (?1, 'orphan', '')",
-                params![user_id + 1],
-            );
-            Ok((version, orphan.err().map(|e| e.to_string())))
+            Ok((version, rows::insert(c)?))
         })
         .await
         .map_err(call_error)?;
@@ -68,13 +57,7 @@ async fn run(checks: &mut Checks) -> Result<()> {
 
     let (row, (count, max)) = conn
         .call(|c| -> Result<(Row, (i64, Option<i64>)), BoxError> {
-            let row = c.query_row(common::SELECT_ROW, [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })?;
-            let migrations = c.query_row(common::SELECT_MIGRATIONS, [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
-            Ok((row, migrations))
+            Ok((rows::row(c)?, rows::migrations(c)?))
         })
         .await
         .map_err(call_error)?;
