@@ -12,38 +12,26 @@
 //! Invalid UTF-8 is decoded lossily, so every input is some text.
 #![no_main]
 
-use std::io;
-
 use libfuzzer_sys::fuzz_target;
+
+mod input;
 use migrate_core::manifest::{
-    Diagnostic, Location, Manifest, PLACEHOLDER, Placeholders, SqlOrigin, parse, parse_checked,
-    parse_with,
+    Diagnostic, Location, Manifest, PLACEHOLDER, Placeholders, SqlOrigin, parse_checked, parse_with,
 };
 use migrate_core::sql::is_empty;
 
 fuzz_target!(|data: &[u8]| {
     let input = String::from_utf8_lossy(data);
-    let mut parts = input.split('\0');
-    let text = parts.next().unwrap_or_default();
-    let files: Vec<&str> = parts.collect();
-    let with_files = input.contains('\0');
+    let (text, files, with_files) = input::split(&input);
 
-    let first = if with_files {
-        parse_with(text, &mut reader(&files))
-    } else {
-        parse(text)
-    };
+    let first = input::parse_input(text, &files, with_files);
     match &first {
         Ok(manifest) => check_manifest(text, &files, with_files, manifest, Placeholders::Refuse),
         Err(diagnostics) => check_diagnostics(text, diagnostics),
     }
 
     // Parsing is a function of the text (and of what the files hold).
-    let again = if with_files {
-        parse_with(text, &mut reader(&files))
-    } else {
-        parse(text)
-    };
+    let again = input::parse_input(text, &files, with_files);
     assert_eq!(describe(&first), describe(&again), "parsing twice differs");
 
     // `migrate new`'s rule allows the placeholder and nothing else: its
@@ -51,9 +39,9 @@ fuzz_target!(|data: &[u8]| {
     let refuse = if with_files {
         first
     } else {
-        parse_with(text, &mut reader(&files))
+        parse_with(text, &mut input::reader(&files))
     };
-    let allow = parse_checked(text, &mut reader(&files), Placeholders::Allow);
+    let allow = parse_checked(text, &mut input::reader(&files), Placeholders::Allow);
     match (&refuse, &allow) {
         (Ok(_), Ok(_)) => assert_eq!(describe(&refuse), describe(&allow)),
         (Ok(_), Err(d)) => panic!("Allow refuses what Refuse accepts: {d:#?}"),
@@ -78,14 +66,6 @@ fuzz_target!(|data: &[u8]| {
 
 /// A `sql_file` reader whose n-th read gets `files[n]`, and "not found"
 /// past the last.
-fn reader<'a>(files: &'a [&'a str]) -> impl FnMut(&str) -> io::Result<String> + 'a {
-    let mut next = 0;
-    move |_path: &str| {
-        let file = files.get(next).map(|f| (*f).to_owned());
-        next += 1;
-        file.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such file (fuzzer)"))
-    }
-}
 
 fn describe(result: &Result<Manifest, Vec<Diagnostic>>) -> String {
     format!("{result:?}")
@@ -152,7 +132,7 @@ fn check_manifest(
     // Entries are listed in file order.
     for (i, location) in manifest.locations.iter().enumerate() {
         assert!(
-            is_valid(text, *location),
+            input::is_valid(text, *location),
             "entry {i} at {location} is outside the text"
         );
     }
@@ -188,7 +168,7 @@ fn check_diagnostics(text: &str, diagnostics: &[Diagnostic]) {
             location_of(text, d.span.start),
             "location disagrees with the span: {d:?}"
         );
-        assert!(is_valid(text, d.location));
+        assert!(input::is_valid(text, d.location));
         assert!(!d.message.trim().is_empty(), "empty message: {d:?}");
         let rendered = d.render("migrations.toml");
         let prefix = format!(
@@ -215,15 +195,4 @@ fn location_of(text: &str, offset: usize) -> Location {
         }
     }
     Location { line, column }
-}
-
-/// Whether `location` is a position of `text`: an existing line, and at
-/// most one column past its last character.
-fn is_valid(text: &str, location: Location) -> bool {
-    location.line >= 1
-        && location.column >= 1
-        && text
-            .split('\n')
-            .nth(location.line - 1)
-            .is_some_and(|line| location.column <= line.chars().count() + 1)
 }

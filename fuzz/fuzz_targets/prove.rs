@@ -18,12 +18,13 @@
 #![no_main]
 
 use std::ffi::{c_char, c_int, c_void};
-use std::io;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Once, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use migrate_core::manifest::{Diagnostic, Location, Manifest, parse, parse_with};
+
+mod input;
+use migrate_core::manifest::{Diagnostic, Manifest};
 use migrate_core::rusqlite::{Connection, ffi};
 use migrate_core::verify::{Proof, prove_manifest};
 use migrate_core::{Migrations, Problem};
@@ -80,16 +81,9 @@ fn reset() {
 
 fuzz_target!(|data: &[u8]| {
     let input = String::from_utf8_lossy(data);
-    let mut parts = input.split('\0');
-    let text = parts.next().unwrap_or_default();
-    let files: Vec<&str> = parts.collect();
-    let with_files = input.contains('\0');
+    let (text, files, with_files) = input::split(&input);
 
-    let parsed = if with_files {
-        parse_with(text, &mut reader(&files))
-    } else {
-        parse(text)
-    };
+    let parsed = input::parse_input(text, &files, with_files);
     let manifest = match parsed {
         Ok(manifest) => manifest,
         Err(d) => {
@@ -144,13 +138,16 @@ fn check_rejection(text: &str, files: &[&str], manifest: &Manifest, d: &Diagnost
     assert!(!d.message.trim().is_empty());
     match &d.file {
         None => {
-            assert!(is_valid(text, d.location), "{d:?} is outside the text");
+            assert!(
+                input::is_valid(text, d.location),
+                "{d:?} is outside the text"
+            );
             if d.span != (0..0) {
                 assert!(
                     d.span.start <= d.span.end && d.span.end <= text.len(),
                     "{d:?}"
                 );
-                let at = offset_of(text, d.location).unwrap();
+                let at = input::offset_of(text, d.location).unwrap();
                 assert!(
                     d.span.start <= at && at <= d.span.end,
                     "{d:?}: the location is outside the span"
@@ -165,7 +162,7 @@ fn check_rejection(text: &str, files: &[&str], manifest: &Manifest, d: &Diagnost
                     manifest.sql_files
                 )
             });
-            assert!(is_valid(file, d.location), "{d:?} is outside {path}");
+            assert!(input::is_valid(file, d.location), "{d:?} is outside {path}");
         }
     }
 }
@@ -217,37 +214,4 @@ fn applies_and_checks_clean(text: &str, proof: &Proof, n: usize) {
             .map(ToString::to_string)
             .collect::<Vec<_>>(),
     );
-}
-
-/// The `manifest` target's reader: the n-th read gets `files[n]`.
-fn reader<'a>(files: &'a [&'a str]) -> impl FnMut(&str) -> io::Result<String> + 'a {
-    let mut next = 0;
-    move |_path: &str| {
-        let file = files.get(next).map(|f| (*f).to_owned());
-        next += 1;
-        file.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such file (fuzzer)"))
-    }
-}
-
-/// Whether `location` is a position of `text`.
-fn is_valid(text: &str, location: Location) -> bool {
-    offset_of(text, location).is_some()
-}
-
-/// The byte offset of a 1-based line and column (in characters).
-fn offset_of(text: &str, location: Location) -> Option<usize> {
-    let line_start = if location.line == 1 {
-        0
-    } else {
-        text.match_indices('\n')
-            .nth(location.line.checked_sub(2)?)?
-            .0
-            + 1
-    };
-    let line = text[line_start..].split('\n').next()?;
-    let column = location.column.checked_sub(1)?;
-    if column == line.chars().count() {
-        return Some(line_start + line.len());
-    }
-    line.char_indices().nth(column).map(|(i, _)| line_start + i)
 }
