@@ -676,8 +676,8 @@ fn apply(
         // Only in the process that holds the lock and has work to do, so
         // processes applying at once write one backup between them.
         migrator.before_changes(move |version| {
-            // Not a copy of a database the migrations cannot write anyway.
-            migrate_core::backup::check_writable(path)?;
+            // A database the migrations cannot write was refused before
+            // this hook runs (Migrator::apply_with): no copy of it.
             let reader = Connection::open_with_flags(
                 path,
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -774,12 +774,9 @@ fn restore(
         if !has_data {
             return Ok(None);
         }
-        let version: i64 = snapshot
-            .query_row(
-                "SELECT coalesce((SELECT max(version) FROM schema_migrations), 0)",
-                [],
-                |r| r.get(0),
-            )
+        let version = migrations
+            .migrator()
+            .current_version(&snapshot)
             .unwrap_or(0);
         let (dir, stem) = backup_name(path, None, version, &snapshot)
             .map_err(|f| migrate_core::Error::BackupFailed(f.to_string()))?;
