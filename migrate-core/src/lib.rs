@@ -50,20 +50,20 @@
 //! ```
 #![deny(missing_docs)]
 
-pub mod backup;
-pub mod checksum;
-mod compat;
-mod drift;
+// Three layers: the migration list (parse, validate, checksums), the proof
+// (what runs at build time), and the engines (SQLite). The list imports
+// neither of the others; the proof builds on the list and runs the engine.
 mod error;
-mod fkscope;
-mod functions;
-pub mod manifest;
-mod model;
-mod runner;
-pub mod schema;
-pub mod sql;
-mod tracking;
-pub mod verify;
+mod list;
+mod proof;
+mod sqlite;
+
+pub use list::{checksum, manifest, sql};
+pub use proof::verify;
+pub use sqlite::{backup, schema};
+// Crate-wide short paths for the modules each layer shares.
+use list::model;
+use sqlite::{compat, drift, fkscope, functions, runner, tracking};
 
 use std::path::Path;
 

@@ -8,7 +8,6 @@ use std::borrow::Cow;
 use std::ops::Deref;
 
 use crate::schema::{Fingerprint, Schema};
-use crate::verify::Proof;
 
 /// One migration: a version, a description and the SQL that moves a database
 /// from `version - 1` to `version`.
@@ -684,18 +683,25 @@ impl Migrations {
     }
 
     /// These migrations with the results of their proof.
-    pub(crate) fn with_proof(mut self, proof: &Proof) -> Self {
-        self.fingerprints = proof
-            .fingerprints
+    /// `fingerprints` (index 0: version 1), `schema` (after the last one)
+    /// and `calls` (the declared functions each version calls) are what the
+    /// proof found.
+    pub(crate) fn with_proof(
+        mut self,
+        fingerprints: &[Fingerprint],
+        schema: &Schema,
+        calls: &[Vec<String>],
+    ) -> Self {
+        self.fingerprints = fingerprints
             .iter()
             .flat_map(|f| f.0)
             .collect::<Vec<u8>>()
             .into();
-        self.schema = proof.schema.to_sql().into();
-        if proof.calls.iter().any(|calls| !calls.is_empty()) {
+        self.schema = schema.to_sql().into();
+        if calls.iter().any(|calls| !calls.is_empty()) {
             let declared = &self.functions;
             let list = self.list.to_mut();
-            for (m, calls) in list.iter_mut().zip(&proof.calls) {
+            for (m, calls) in list.iter_mut().zip(calls) {
                 m.functions = declared
                     .iter()
                     .filter(|f| calls.iter().any(|c| c.eq_ignore_ascii_case(f.name())))

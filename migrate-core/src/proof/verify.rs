@@ -11,9 +11,9 @@ use rusqlite::Connection;
 
 use crate::error::sqlite_message;
 use crate::functions::Calls;
-use crate::manifest::{Diagnostic, Location, Manifest};
+use crate::manifest::{Diagnostic, Location, Manifest, ManifestError};
 use crate::schema::{Fingerprint, Fingerprinter, Schema};
-use crate::{Error, Function, Migration, Migrator};
+use crate::{Error, Function, Migration, Migrations, Migrator};
 
 /// What the proof produced: see [`prove`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,6 +207,53 @@ fn declared_among(functions: &[Function], noted: &BTreeSet<String>) -> Vec<Strin
 pub fn prove_manifest(manifest: &Manifest, text: &str) -> Result<Proof, Diagnostic> {
     prove_with_functions(&manifest.migrations, manifest.migrations.functions())
         .map_err(|r| diagnose(manifest, text, &r))
+}
+
+impl Migrations {
+    /// Parses, validates and proves a `migrations.toml` at run time, exactly
+    /// as `embed_migrations!` does at build time (every migration is applied
+    /// to an in-memory database); `path` is only used in the messages.
+    /// `sql_file` entries are refused: they need a directory to be read from.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::Migrations;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let text = r#"
+    /// [[migration]]
+    /// version = 1
+    /// description = "Create users table"
+    /// sql = "CREATE TABLE users (id TEXT PRIMARY KEY)"
+    ///
+    /// [[migration]]
+    /// version = 2
+    /// description = "Index users"
+    /// sql = "CREATE INDEX idx_users_id ON userz(id)"
+    /// "#;
+    ///
+    /// // The list is valid TOML, but SQLite rejects version 2.
+    /// let err = Migrations::from_toml(text, "migrations.toml").unwrap_err();
+    /// assert_eq!(err.diagnostics[0].location.line, 10);
+    /// assert!(err.to_string().contains("no such table: main.userz; did you mean `users`?"));
+    ///
+    /// let migrations = Migrations::from_toml(&text.replace("userz", "users"), "migrations.toml")?;
+    /// assert_eq!(migrations.latest_version(), 2);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_toml(text: &str, path: &str) -> Result<Migrations, ManifestError> {
+        let error = |diagnostics| ManifestError {
+            path: path.to_owned(),
+            diagnostics,
+        };
+        let manifest = crate::manifest::parse(text).map_err(error)?;
+        let proof = prove_manifest(&manifest, text).map_err(|d| error(vec![d]))?;
+        Ok(manifest
+            .migrations
+            .with_proof(&proof.fingerprints, &proof.schema, &proof.calls))
+    }
 }
 
 fn diagnose(manifest: &Manifest, text: &str, rejection: &Rejection) -> Diagnostic {

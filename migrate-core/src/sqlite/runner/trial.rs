@@ -1,0 +1,146 @@
+//! `apply --dry-run`: the pending migrations on the real data, rolled back.
+
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+
+use super::Migrator;
+use super::apply::ApplyReport;
+use super::execute::{refuse_read_only, run_checked};
+use crate::Error;
+
+/// What a trial run (`apply --dry-run`) found for one pending migration:
+/// see [`Migrator::trial`].
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::rusqlite::Connection;
+/// use migrate_core::{Migration, Migrator, Trial};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let list = [
+///     Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)"]),
+///     Migration::new(2, "Index users by name", ["CREATE INDEX idx_users_name ON users(name)"]),
+/// ];
+/// let mut conn = Connection::open_in_memory()?;
+/// for (version, trial) in Migrator::new(&list).trial(&mut conn)? {
+///     match trial {
+///         Trial::Succeeded(took) => println!("{version}: would succeed ({took:?})"),
+///         Trial::Failed(_, error) => panic!("{version} would fail: {error}"),
+///         Trial::NotTried(why) => println!("{version}: not tried, {why}"),
+///     }
+/// }
+/// // Nothing was applied.
+/// assert_eq!(Migrator::new(&list).current_version(&conn)?, 0);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub enum Trial {
+    /// It ran on the real data, in this long, and was rolled back.
+    Succeeded(Duration),
+    /// It failed on the real data after this long; it would fail the same
+    /// way when applied.
+    Failed(Duration, Box<Error>),
+    /// It was not tried; the reason says why.
+    NotTried(&'static str),
+}
+
+impl<'m> Migrator<'m> {
+    /// Runs every pending migration (up to the target) against the real
+    /// database inside one transaction that is then rolled back, and says
+    /// what would succeed and what would fail on the real data
+    /// (`apply --dry-run`). Nothing is changed: the file's bytes are the same
+    /// afterwards. Each migration is tried on what the ones before it did.
+    /// Migrations with `transaction = false` are not tried, nor any after
+    /// one that was not tried or that failed (they may depend on it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::rusqlite::Connection;
+    /// use migrate_core::{Migration, Migrator, Trial};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = [
+    ///     Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT)"]),
+    ///     Migration::new(2, "Emails are unique", ["CREATE UNIQUE INDEX idx_users_email ON users(email)"]),
+    ///     Migration::new(3, "Add name to users", ["ALTER TABLE users ADD COLUMN name TEXT"]),
+    /// ];
+    /// let migrator = Migrator::new(&list);
+    /// let mut conn = Connection::open_in_memory()?;
+    /// migrator.clone().target(Some(1)).apply(&mut conn)?;
+    /// conn.execute_batch(
+    ///     "INSERT INTO users VALUES ('u1', 'ann@example.com'), ('u2', 'ann@example.com')",
+    /// )?;
+    ///
+    /// // Version 2 would fail on this data, so version 3 is not tried.
+    /// let trials = migrator.trial(&mut conn)?;
+    /// assert!(matches!(&trials[0], (2, Trial::Failed(_, e)) if e.code() == "migration_failed"));
+    /// assert!(matches!(trials[1], (3, Trial::NotTried(_))));
+    ///
+    /// // Nothing changed.
+    /// assert_eq!(migrator.current_version(&conn)?, 1);
+    /// assert!(conn.prepare("SELECT name FROM users").is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn trial(&self, conn: &mut Connection) -> Result<Vec<(u32, Trial)>, Error> {
+        if !conn.is_autocommit() {
+            return Err(Error::InTransaction);
+        }
+        let state = self.read_consistently(conn, |c| self.locked_state(c))?;
+        if state.next.is_none() {
+            return Ok(Vec::new());
+        }
+        self.check_functions_after(conn, state.version)?;
+        refuse_read_only(conn)?;
+        self.without_foreign_keys(conn, |conn, scope| {
+            // Whatever the lock's look writes (the tracking table, adopted
+            // checksums) is rolled back with the trial.
+            let (tx, state, _) = self.lock(conn, &mut ApplyReport::default(), None, scope)?;
+            let mut outcomes = Vec::new();
+            let mut failed = false;
+            let mut skipped = false;
+            for m in self.pending_after(state.version) {
+                let outcome = if failed {
+                    Trial::NotTried("an earlier migration would fail")
+                } else if skipped {
+                    Trial::NotTried("an earlier migration it may depend on was not tried")
+                } else if !m.is_transactional() {
+                    skipped = true;
+                    Trial::NotTried("it runs outside a transaction (transaction = false)")
+                } else {
+                    // Each migration runs on what the previous ones did, as
+                    // it will when applied: a success is kept (released into
+                    // the outer transaction), a failure undone.
+                    let started = Instant::now();
+                    tx.execute_batch("SAVEPOINT trial")?;
+                    // Its row too, as apply writes it: a trigger or a
+                    // constraint on the tracking table fails here as well.
+                    let result = run_checked(&tx, m, scope).and_then(|()| {
+                        self.record(&tx, m, started.elapsed())
+                            .map_err(|e| self.not_committed(m, e))
+                    });
+                    let took = started.elapsed();
+                    match result {
+                        Ok(()) => {
+                            tx.execute_batch("RELEASE trial")?;
+                            Trial::Succeeded(took)
+                        }
+                        Err(e) => {
+                            tx.execute_batch("ROLLBACK TO trial; RELEASE trial")?;
+                            scope.forget();
+                            failed = true;
+                            Trial::Failed(took, Box::new(e))
+                        }
+                    }
+                };
+                outcomes.push((m.version(), outcome));
+            }
+            tx.rollback().map_err(|e| self.classify(e))?;
+            Ok(outcomes)
+        })
+    }
+}
