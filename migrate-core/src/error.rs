@@ -357,6 +357,46 @@ pub enum Error {
         applied_up_to: Option<u32>,
     },
 
+    /// `down` would have to roll back versions that have no down: nothing
+    /// was run.
+    #[error(
+        "cannot roll back to version {target}: {} no down SQL (add `down` to {} in \
+         migrations.toml, or roll back to a later version); nothing was changed",
+        describe_irreversible(versions),
+        if versions.len() == 1 { "it" } else { "them" }
+    )]
+    Irreversible {
+        /// The version `down` was asked to reach.
+        target: u32,
+        /// The versions on the way without a down, with their descriptions,
+        /// newest first.
+        versions: Vec<(u32, String)>,
+    },
+
+    /// The down of a version failed (a statement SQLite rejected, a
+    /// foreign-key violation, a failed commit): that step was rolled back
+    /// whole, the earlier steps stay, nothing after it ran.
+    #[error(
+        "the down of version {version} ({description:?}) failed{}; that step was rolled back \
+         and version {version} stays applied{}",
+        describe_down_failure(source),
+        describe_reverted(reverted)
+    )]
+    DownFailed {
+        /// The version whose down failed.
+        version: u32,
+        /// Its description.
+        description: String,
+        /// The versions this run rolled back before it, newest first.
+        reverted: Vec<u32>,
+        /// What failed, as applying the down's statements reported it
+        /// ([`Error::MigrationFailed`] with the statement and SQLite's
+        /// error, [`Error::ForeignKeyViolation`], [`Error::CommitFailed`],
+        /// [`Error::TransactionControl`]).
+        #[source]
+        source: Box<Error>,
+    },
+
     /// Any other SQLite error.
     #[error("{}", sqlite_message(.0))]
     Sqlite(#[from] rusqlite::Error),
@@ -369,7 +409,8 @@ impl Error {
     /// `migration_failed`, `transaction_control`, `foreign_key_violation`,
     /// `in_transaction`, `already_tracked`, `baseline_mismatch`,
     /// `backup_failed`, `not_a_backup`, `not_transactional`,
-    /// `function_not_registered`, `extension_load_failed` or `sqlite`.
+    /// `function_not_registered`, `extension_load_failed`, `irreversible`,
+    /// `down_failed` or `sqlite`.
     /// A [`Error::BatchRolledBack`] has the code of the failure inside it.
     ///
     /// # Examples
@@ -419,6 +460,8 @@ impl Error {
             Error::FunctionNotRegistered { .. } => "function_not_registered",
             Error::ExtensionLoadFailed { .. } => "extension_load_failed",
             Error::BatchRolledBack { source } => source.code(),
+            Error::Irreversible { .. } => "irreversible",
+            Error::DownFailed { .. } => "down_failed",
             Error::Sqlite(_) => "sqlite",
         }
     }
@@ -443,7 +486,9 @@ impl Error {
             Error::MigrationFailed { source, .. }
             | Error::CommitFailed { source, .. }
             | Error::Interrupted { source, .. } => Some(source),
-            Error::BatchRolledBack { source } => source.sqlite_error(),
+            Error::BatchRolledBack { source } | Error::DownFailed { source, .. } => {
+                source.sqlite_error()
+            }
             Error::Sqlite(e) => Some(e),
             _ => None,
         }
@@ -483,7 +528,8 @@ impl Error {
             | Error::TransactionControl { version, .. }
             | Error::ForeignKeyViolation { version, .. }
             | Error::NotTransactional { version, .. }
-            | Error::FunctionNotRegistered { version, .. } => Some(*version),
+            | Error::FunctionNotRegistered { version, .. }
+            | Error::DownFailed { version, .. } => Some(*version),
             Error::BatchRolledBack { source } => source.version(),
             _ => None,
         }
@@ -529,6 +575,59 @@ pub(crate) fn sqlite_message(error: &rusqlite::Error) -> String {
         }
         rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
         other => other.to_string(),
+    }
+}
+
+/// `version 5 ("Add tags") has`, `versions 5 ("Add tags") and 3 ("…") have`.
+fn describe_irreversible(versions: &[(u32, String)]) -> String {
+    let named: Vec<String> = versions
+        .iter()
+        .map(|(v, d)| format!("{v} ({d:?})"))
+        .collect();
+    match named.as_slice() {
+        [one] => format!("version {one} has"),
+        [rest @ .., last] => format!("versions {} and {last} have", rest.join(", ")),
+        [] => "no version has".to_owned(),
+    }
+}
+
+/// The steps a failed down had done before, newest first.
+fn describe_reverted(reverted: &[u32]) -> String {
+    match reverted {
+        [] => String::new(),
+        [one] => format!("; version {one} was rolled back before it"),
+        [first, .., last] => {
+            format!("; versions {first} down to {last} were rolled back before it")
+        }
+    }
+}
+
+/// What failed in a down, after "the down of version N (…) failed".
+fn describe_down_failure(error: &Error) -> String {
+    match error {
+        Error::MigrationFailed {
+            statement,
+            sql,
+            source,
+            ..
+        } => format!(
+            " at statement {statement} `{sql}`: {}",
+            sqlite_message(source)
+        ),
+        Error::TransactionControl { statement, sql, .. } => format!(
+            ": statement {statement} `{sql}` would end the transaction the down runs in \
+             (remove it: each step already commits as a whole)"
+        ),
+        Error::ForeignKeyViolation {
+            count, examples, ..
+        } => format!(": it left {count} foreign-key violation(s), e.g. {examples}"),
+        Error::CommitFailed { source, .. } => {
+            format!(
+                ": it ran but could not be committed: {}",
+                sqlite_message(source)
+            )
+        }
+        other => format!(": {other}"),
     }
 }
 

@@ -71,7 +71,9 @@ pub use drift::{Change, CheckReport, Difference};
 pub use error::Error;
 pub use manifest::{Manifest, ManifestError};
 pub use model::{Function, Migration, Migrations};
-pub use runner::{ApplyReport, DEFAULT_BUSY_TIMEOUT, Migrator, Problem, Progress, Status, Trial};
+pub use runner::{
+    ApplyReport, DEFAULT_BUSY_TIMEOUT, DownReport, Migrator, Problem, Progress, Status, Trial,
+};
 pub use tracking::AppliedMigration;
 
 /// Re-exported so applications use the same SQLite as the runner.

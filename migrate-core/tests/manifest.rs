@@ -993,3 +993,58 @@ fn parse_never_panics_on_mutations_of_the_repository_manifest() {
 
     assert!(count > 9_000, "only {count} inputs tried");
 }
+
+#[test]
+fn down_is_read_like_sql_and_checked_like_it() {
+    let text = toml(&[
+        "[[migration]]",
+        "version = 1",
+        "description = \"Create users table\"",
+        "sql = \"CREATE TABLE users (id TEXT)\"",
+        "down = [\"DROP TABLE users\"]",
+        "",
+        "[[migration]]",
+        "version = 2",
+        "description = \"Index users\"",
+        "sql = \"CREATE INDEX idx_users_id ON users(id)\"",
+    ]);
+    let manifest = parse(&text).unwrap();
+    let down: Vec<&str> = manifest.migrations[0].down().unwrap().collect();
+    assert_eq!(down, ["DROP TABLE users"]);
+    assert!(!manifest.migrations[1].is_reversible());
+    assert_eq!(manifest.down_origins[0].len(), 1);
+    assert!(manifest.down_origins[1].is_empty());
+
+    let empty = text.replace("down = [\"DROP TABLE users\"]", "down = \"   \"");
+    assert_one_error(
+        &empty,
+        "5:8",
+        &[
+            "the down of version 1 is empty",
+            "the SQL that takes the database back to the previous version",
+        ],
+    );
+    let empty_item = text.replace(
+        "down = [\"DROP TABLE users\"]",
+        "down = [\"DROP TABLE users\", \" \"]",
+    );
+    assert_one_error(
+        &empty_item,
+        "5:29",
+        &["down statement 2 of version 1 is empty"],
+    );
+    let both = text.replace(
+        "down = [\"DROP TABLE users\"]",
+        "down = \"DROP TABLE users\"\ndown_file = \"down/0001.sql\"",
+    );
+    assert_one_error(
+        &both,
+        "6:13",
+        &["version 1 has both `down` and `down_file`: keep one of them"],
+    );
+    let placeholder = text.replace(
+        "down = [\"DROP TABLE users\"]",
+        &format!("down = \"{}\"", migrate_core::manifest::PLACEHOLDER),
+    );
+    assert_one_error(&placeholder, "5:8", &["still holds the placeholder"]);
+}

@@ -172,9 +172,18 @@ fn generate(
         let name = sql_ident(m);
         let sql = m.sql();
         let len = sql.len();
+        let down = m.down().map(|down| {
+            let name = down_ident(m);
+            let len = down.len();
+            quote! {
+                static #name: [::std::borrow::Cow<'static, str>; #len] =
+                    [#(::std::borrow::Cow::Borrowed(#down)),*];
+            }
+        });
         quote! {
             static #name: [::std::borrow::Cow<'static, str>; #len] =
                 [#(::std::borrow::Cow::Borrowed(#sql)),*];
+            #down
         }
     });
     let function = |f: &Function| {
@@ -221,9 +230,18 @@ fn generate(
             let name = functions_ident(m);
             quote! { &#name }
         };
+        let down = match m.down_checksum() {
+            Some(checksum) => {
+                let name = down_ident(m);
+                let checksum = proc_macro2::Literal::byte_string(&checksum);
+                quote! { ::core::option::Option::Some((&#name, *#checksum)) }
+            }
+            None => quote! { ::core::option::Option::None },
+        };
         quote! {
             #core::Migration::__embedded(
                 #version, #description, &#sql, #transaction, *#checksum, *#chain, #functions,
+                #down,
             )
         }
     });
@@ -280,6 +298,10 @@ fn generate(
 
 fn sql_ident(m: &Migration) -> proc_macro2::Ident {
     quote::format_ident!("SQL_{}", m.version())
+}
+
+fn down_ident(m: &Migration) -> proc_macro2::Ident {
+    quote::format_ident!("DOWN_{}", m.version())
 }
 
 fn functions_ident(m: &Migration) -> proc_macro2::Ident {

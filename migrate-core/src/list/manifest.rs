@@ -47,7 +47,11 @@ pub struct Manifest {
     /// Where each `sql` item of each migration came from, parallel to
     /// `migrations` and to each migration's items.
     pub origins: Vec<Vec<SqlOrigin>>,
-    /// The `sql_file` paths read, as written, for build tools to track.
+    /// Where each `down` item came from, as `origins` for `sql`: empty for
+    /// a migration without a down.
+    pub down_origins: Vec<Vec<SqlOrigin>>,
+    /// The `sql_file` and `down_file` paths read, as written, for build
+    /// tools to track.
     pub sql_files: Vec<String>,
 }
 
@@ -329,6 +333,8 @@ struct RawMigration {
     sql: Option<Spanned<RawSql>>,
     sql_file: Option<Spanned<String>>,
     transaction: Option<bool>,
+    down: Option<Spanned<RawSql>>,
+    down_file: Option<Spanned<String>>,
 }
 
 /// `sql = "..."` or `sql = ["...", "..."]`.
@@ -528,6 +534,7 @@ pub fn parse_checked(
     let mut list = Vec::with_capacity(raw.migration.len());
     let mut locations = Vec::with_capacity(raw.migration.len());
     let mut origins = Vec::with_capacity(raw.migration.len());
+    let mut down_origins = Vec::with_capacity(raw.migration.len());
     let mut sql_files = Vec::new();
     for entry in &raw.migration {
         let m = entry.get_ref();
@@ -542,104 +549,29 @@ pub fn parse_checked(
                 ),
             );
         }
-        let toml_item = |value: &Spanned<String>| SqlOrigin::Toml {
-            span: value.span(),
-            content: content_start(text, value.span(), value.get_ref()),
+        let mut items = Items {
+            text,
+            version,
+            read_sql_file: &mut *read_sql_file,
+            placeholders,
+            problems: &mut problems,
+            sql_files: &mut sql_files,
         };
-        let (sql, origin): (Vec<String>, Vec<SqlOrigin>) = match (&m.sql, &m.sql_file) {
-            (Some(_), Some(file)) => {
-                problems.push(
-                    file.span(),
-                    format!("version {version} has both `sql` and `sql_file`: keep one of them"),
-                );
-                (Vec::new(), Vec::new())
-            }
+        let (sql, origin) = match (&m.sql, &m.sql_file) {
             (None, None) => {
                 let start = entry.span().start;
-                problems.push(
+                items.problems.push(
                     start..start + header_len(text, start),
                     "missing field `sql` (every [[migration]] needs `version`, `description` \
                      and `sql`, or `sql_file` naming a file of SQL)",
                 );
                 (Vec::new(), Vec::new())
             }
-            (None, Some(file)) => {
-                let path = file.get_ref();
-                match read_sql_file(path) {
-                    Err(e) => {
-                        problems.push(
-                            file.span(),
-                            format!(
-                                "cannot read sql_file \"{path}\" of version {version}: {e}; \
-                                 the path is relative to the directory of migrations.toml"
-                            ),
-                        );
-                        (Vec::new(), Vec::new())
-                    }
-                    Ok(contents) => {
-                        if is_empty(&contents) {
-                            problems.push(
-                                file.span(),
-                                format!(
-                                    "sql_file \"{path}\" of version {version} is empty: \
-                                     write the SQL the migration runs, or a comment saying \
-                                     why it does nothing"
-                                ),
-                            );
-                        } else if contents.contains(PLACEHOLDER) {
-                            problems.placeholder(file.span(), version, placeholders);
-                        }
-                        sql_files.push(path.clone());
-                        (vec![contents], vec![SqlOrigin::File { path: path.clone() }])
-                    }
-                }
-            }
-            (Some(sql), None) => match sql.get_ref() {
-                RawSql::One(s) => {
-                    if is_empty(s) {
-                        problems.push(
-                            sql.span(),
-                            format!(
-                                "the sql of version {version} is empty: write the SQL the \
-                                 migration runs, or a comment saying why it does nothing"
-                            ),
-                        );
-                    } else if s.contains(PLACEHOLDER) {
-                        problems.placeholder(sql.span(), version, placeholders);
-                    }
-                    let value = Spanned::new(sql.span(), s.clone());
-                    (vec![s.clone()], vec![toml_item(&value)])
-                }
-                RawSql::Many(items) => {
-                    if items.is_empty() {
-                        problems.push(
-                            sql.span(),
-                            format!(
-                                "the sql of version {version} is an empty list: give at least \
-                                 one statement, e.g. sql = [\"CREATE TABLE ...\"]"
-                            ),
-                        );
-                    }
-                    for (i, item) in items.iter().enumerate() {
-                        if is_empty(item.get_ref()) {
-                            problems.push(
-                                item.span(),
-                                format!(
-                                    "statement {} of version {version} is empty: remove it \
-                                     or write the statement",
-                                    i + 1
-                                ),
-                            );
-                        } else if item.get_ref().contains(PLACEHOLDER) {
-                            problems.placeholder(item.span(), version, placeholders);
-                        }
-                    }
-                    (
-                        items.iter().map(|s| s.get_ref().clone()).collect(),
-                        items.iter().map(toml_item).collect(),
-                    )
-                }
-            },
+            (inline, file) => items.read(Side::Up, inline.as_ref(), file.as_ref()),
+        };
+        let down = match (&m.down, &m.down_file) {
+            (None, None) => None,
+            (inline, file) => Some(items.read(Side::Down, inline.as_ref(), file.as_ref())),
         };
         let mut migration = Migration::new(
             u32::try_from(version).unwrap_or(0),
@@ -648,6 +580,13 @@ pub fn parse_checked(
         );
         if m.transaction == Some(false) {
             migration = migration.without_transaction();
+        }
+        match down {
+            Some((down, origin)) => {
+                migration = migration.with_down(down);
+                down_origins.push(origin);
+            }
+            None => down_origins.push(Vec::new()),
         }
         list.push(migration);
         locations.push(lines.locate(entry.span().start));
@@ -664,6 +603,7 @@ pub fn parse_checked(
             .with_keep_backups(keep_backups),
         locations,
         origins,
+        down_origins,
         sql_files,
     })
 }
@@ -850,6 +790,157 @@ struct Problems<'a> {
     list: Vec<Diagnostic>,
 }
 
+/// Which SQL of a migration is being read: the up (`sql`, `sql_file`) or
+/// the down (`down`, `down_file`), for the keys the messages name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Up,
+    Down,
+}
+
+impl Side {
+    /// The key of the inline SQL and of the file.
+    fn keys(self) -> (&'static str, &'static str) {
+        match self {
+            Side::Up => ("sql", "sql_file"),
+            Side::Down => ("down", "down_file"),
+        }
+    }
+}
+
+/// Reads one migration's SQL items (the up or the down), checking each as
+/// the other: not empty, no placeholder, a readable file.
+struct Items<'a, 'p> {
+    text: &'a str,
+    version: i64,
+    read_sql_file: &'a mut dyn FnMut(&str) -> std::io::Result<String>,
+    placeholders: Placeholders,
+    problems: &'a mut Problems<'p>,
+    sql_files: &'a mut Vec<String>,
+}
+
+impl Items<'_, '_> {
+    /// The items of `inline` or `file` (one of them is given), with where
+    /// each came from; empty after a reported problem.
+    fn read(
+        &mut self,
+        side: Side,
+        inline: Option<&Spanned<RawSql>>,
+        file: Option<&Spanned<String>>,
+    ) -> (Vec<String>, Vec<SqlOrigin>) {
+        let version = self.version;
+        let (key, file_key) = side.keys();
+        let text = self.text;
+        let toml_item = |value: &Spanned<String>| SqlOrigin::Toml {
+            span: value.span(),
+            content: content_start(text, value.span(), value.get_ref()),
+        };
+        let what = match side {
+            Side::Up => "the SQL the migration runs",
+            Side::Down => "the SQL that takes the database back to the previous version",
+        };
+        match (inline, file) {
+            (None, None) => (Vec::new(), Vec::new()),
+            (Some(_), Some(file)) => {
+                self.problems.push(
+                    file.span(),
+                    format!(
+                        "version {version} has both `{key}` and `{file_key}`: keep one of them"
+                    ),
+                );
+                (Vec::new(), Vec::new())
+            }
+            (None, Some(file)) => {
+                let path = file.get_ref();
+                match (self.read_sql_file)(path) {
+                    Err(e) => {
+                        self.problems.push(
+                            file.span(),
+                            format!(
+                                "cannot read {file_key} \"{path}\" of version {version}: {e}; \
+                                 the path is relative to the directory of migrations.toml"
+                            ),
+                        );
+                        (Vec::new(), Vec::new())
+                    }
+                    Ok(contents) => {
+                        if is_empty(&contents) {
+                            self.problems.push(
+                                file.span(),
+                                format!(
+                                    "{file_key} \"{path}\" of version {version} is empty: \
+                                     write {what}, or a comment saying why it does nothing"
+                                ),
+                            );
+                        } else if contents.contains(PLACEHOLDER) {
+                            self.problems
+                                .placeholder(file.span(), version, self.placeholders);
+                        }
+                        self.sql_files.push(path.clone());
+                        (vec![contents], vec![SqlOrigin::File { path: path.clone() }])
+                    }
+                }
+            }
+            (Some(sql), None) => match sql.get_ref() {
+                RawSql::One(s) => {
+                    if is_empty(s) {
+                        self.problems.push(
+                            sql.span(),
+                            format!(
+                                "the {key} of version {version} is empty: write {what}, or a \
+                                 comment saying why it does nothing"
+                            ),
+                        );
+                    } else if s.contains(PLACEHOLDER) {
+                        self.problems
+                            .placeholder(sql.span(), version, self.placeholders);
+                    }
+                    let value = Spanned::new(sql.span(), s.clone());
+                    (vec![s.clone()], vec![toml_item(&value)])
+                }
+                RawSql::Many(items) => {
+                    if items.is_empty() {
+                        self.problems.push(
+                            sql.span(),
+                            format!(
+                                "the {key} of version {version} is an empty list: give at least \
+                                 one statement, e.g. {key} = [\"{example}\"]",
+                                example = match side {
+                                    Side::Up => "CREATE TABLE ...",
+                                    Side::Down => "DROP TABLE ...",
+                                }
+                            ),
+                        );
+                    }
+                    for (i, item) in items.iter().enumerate() {
+                        if is_empty(item.get_ref()) {
+                            let statement = match side {
+                                Side::Up => "statement",
+                                Side::Down => "down statement",
+                            };
+                            self.problems.push(
+                                item.span(),
+                                format!(
+                                    "{statement} {} of version {version} is empty: remove it \
+                                     or write the statement",
+                                    i + 1
+                                ),
+                            );
+                        } else if item.get_ref().contains(PLACEHOLDER) {
+                            self.problems
+                                .placeholder(item.span(), version, self.placeholders);
+                        }
+                    }
+                    (
+                        items.iter().map(|s| s.get_ref().clone()).collect(),
+                        items.iter().map(toml_item).collect(),
+                    )
+                }
+            },
+        }
+    }
+}
+
 impl Problems<'_> {
     /// Reports the placeholder `migrate new` wrote, unless it is allowed.
     fn placeholder(&mut self, span: Range<usize>, version: i64, allowed: Placeholders) {
@@ -1006,8 +1097,8 @@ fn toml_diagnostic(text: &str, error: &toml::de::Error) -> Diagnostic {
         extension_hint
     } else if message.starts_with("unknown field") {
         " (check the spelling: a migration takes `version`, `description`, `sql` or \
-         `sql_file`, and `transaction`; the file itself takes `database` and [[migration]] \
-         entries)"
+         `sql_file`, `down` or `down_file`, and `transaction`; the file itself takes \
+         `database` and [[migration]] entries)"
     } else if message.starts_with("missing field") {
         " (every [[migration]] needs `version`, `description` and `sql`, or `sql_file` \
          naming a file of SQL)"
@@ -1016,8 +1107,8 @@ fn toml_diagnostic(text: &str, error: &toml::de::Error) -> Diagnostic {
         " (`migration` is a list: start each migration with a [[migration]] header, \
          with double brackets)"
     } else if message.starts_with("invalid type") {
-        " (`version` is a whole number, `description` a string, `sql` a string or an array \
-         of strings, `transaction` true or false)"
+        " (`version` is a whole number, `description` a string, `sql` and `down` a string or \
+         an array of strings, `transaction` true or false)"
     } else {
         " (fix the TOML syntax here)"
     };

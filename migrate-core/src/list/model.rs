@@ -47,6 +47,11 @@ pub struct Migration {
     chain: Option<[u8; 32]>,
     /// The declared functions its statements call (see [`Migration::functions`]).
     functions: Cow<'static, [Function]>,
+    /// The SQL that takes a database from `version` back to `version - 1`
+    /// (`down` in `migrations.toml`); `None`: irreversible.
+    down: Option<Cow<'static, [Cow<'static, str>]>>,
+    /// SHA-256 of the normalised down SQL, when there is one.
+    down_checksum: Option<[u8; 32]>,
 }
 
 impl Migration {
@@ -94,7 +99,79 @@ impl Migration {
             transaction: true,
             chain: None,
             functions: Cow::Borrowed(&[]),
+            down: None,
+            down_checksum: None,
         }
+    }
+
+    /// Gives this migration a down: the SQL that takes a database from this
+    /// version back to the previous one, run by [`Migrator::down`]
+    /// (`migrate down`). The build-time proof runs it after the up and
+    /// requires the previous version's schema and rows back.
+    ///
+    /// A down is not part of [`Migration::checksum`]: adding one to a
+    /// migration that ran already does not make it "modified".
+    ///
+    /// [`Migrator::down`]: crate::Migrator::down
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::Migration;
+    ///
+    /// let m = Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT)"]);
+    /// assert!(!m.is_reversible());
+    /// let m = m.with_down(["DROP TABLE users"]);
+    /// assert!(m.is_reversible());
+    /// assert_eq!(m.down().unwrap().collect::<Vec<_>>(), ["DROP TABLE users"]);
+    /// assert_eq!(m.down_checksum(), Some(migrate_core::checksum::checksum(["DROP TABLE users"])));
+    /// assert_eq!(m.checksum(), Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT)"]).checksum());
+    /// ```
+    #[must_use]
+    pub fn with_down<I, S>(mut self, down: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Cow<'static, str>>,
+    {
+        let down: Vec<Cow<'static, str>> = down.into_iter().map(Into::into).collect();
+        self.down_checksum = Some(crate::checksum::checksum(down.iter().map(|s| s.as_ref())));
+        self.down = Some(down.into());
+        self
+    }
+
+    /// The down SQL items, as written; `None` for an irreversible migration.
+    /// See [`Migration::with_down`].
+    pub fn down(&self) -> Option<impl ExactSizeIterator<Item = &str>> {
+        self.down.as_ref().map(|d| d.iter().map(|s| s.as_ref()))
+    }
+
+    /// The down as a migration of its own (same version and description,
+    /// the down's SQL as its statements, in a transaction), for running it
+    /// the way an up runs.
+    pub(crate) fn down_step(&self) -> Option<Migration> {
+        let down = self.down.clone()?;
+        Some(Migration {
+            version: self.version,
+            description: self.description.clone(),
+            checksum: self.down_checksum.unwrap_or_default(),
+            sql: down,
+            transaction: true,
+            chain: None,
+            functions: self.functions.clone(),
+            down: None,
+            down_checksum: None,
+        })
+    }
+
+    /// Whether the migration has a down (see [`Migration::with_down`]).
+    pub fn is_reversible(&self) -> bool {
+        self.down.is_some()
+    }
+
+    /// SHA-256 of the normalised down SQL (as [`Migration::checksum`] is of
+    /// the up), stored with the down when the migration is applied.
+    pub fn down_checksum(&self) -> Option<[u8; 32]> {
+        self.down_checksum
     }
 
     /// Runs this migration outside a transaction (`transaction = false`), for
@@ -142,7 +219,12 @@ impl Migration {
         checksum: [u8; 32],
         chain: [u8; 32],
         functions: &'static [Function],
+        down: Option<(&'static [Cow<'static, str>], [u8; 32])>,
     ) -> Self {
+        let (down, down_checksum) = match down {
+            Some((sql, checksum)) => (Some(Cow::Borrowed(sql)), Some(checksum)),
+            None => (None, None),
+        };
         Migration {
             version,
             description: Cow::Borrowed(description),
@@ -151,6 +233,8 @@ impl Migration {
             checksum,
             chain: Some(chain),
             functions: Cow::Borrowed(functions),
+            down,
+            down_checksum,
         }
     }
 

@@ -307,6 +307,14 @@ pub(crate) fn is_recorded(conn: &Connection, version: u32) -> Result<bool, Error
         .is_some())
 }
 
+/// Deletes the row of `version` (a down ran): only the newest row is ever
+/// deleted, so the chain of the rows that stay is still right.
+pub(crate) fn forget(conn: &Connection, version: u32) -> Result<(), Error> {
+    conn.prepare_cached("DELETE FROM schema_migrations WHERE version = ?1")?
+        .execute([version])?;
+    Ok(())
+}
+
 /// A row to write.
 pub(crate) struct Record<'a> {
     pub version: u32,

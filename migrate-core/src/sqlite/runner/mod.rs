@@ -14,6 +14,7 @@
 mod apply;
 mod baseline;
 mod connection;
+mod down;
 mod execute;
 mod repair;
 mod state;
@@ -30,6 +31,7 @@ use crate::functions::Calls;
 use crate::{Error, Migration};
 
 pub use apply::{ApplyReport, Progress};
+pub use down::DownReport;
 pub use state::{Problem, Status};
 pub use trial::Trial;
 
