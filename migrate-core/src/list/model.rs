@@ -211,6 +211,7 @@ impl Migration {
 
     /// Used by the code `embed_migrations!` generates; not a stable API.
     #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)] // generated code passes them by position
     pub const fn __embedded(
         version: u32,
         description: &'static str,
