@@ -19,6 +19,8 @@ Examples:
   migrate --database app.db apply  apply to app.db
   migrate apply --dry-run          try the pending migrations on the real data, change nothing
   migrate apply --to 12            apply up to version 12
+  migrate down --yes               back up, then roll back the latest version with its down
+  migrate down --to 9 --dry-run    try rolling back to version 9 on the real data, change nothing
   migrate version                  print the current version number alone
   migrate history                  every applied migration with its time, duration and build
   migrate check                    exit 0 only if the database is exactly what this build expects
@@ -30,10 +32,11 @@ Examples:
 
 The database is --database, else $MIGRATE_DATABASE, else `database` in migrations.toml.
 
-Exit codes: 0 success; 1 a migration or the database failed (or would, with
---dry-run); 2 usage error; 3 the database disagrees with this build (unknown,
-skipped or modified migrations, drift, a foreign schema_migrations table, or
-anything `check` finds); 4 the database stayed locked past --busy-timeout.";
+Exit codes: 0 success; 1 a migration, a down or the database failed (or
+would, with --dry-run); 2 usage error, or a version to roll back has no down;
+3 the database disagrees with this build (unknown, skipped or modified
+migrations, drift, a foreign schema_migrations table, or anything `check`
+finds); 4 the database stayed locked past --busy-timeout.";
 
 /// Apply and inspect the SQLite migrations built into this program.
 #[derive(Debug, Parser)]
@@ -97,6 +100,15 @@ enum Command {
     #[command(after_help = "Examples:\n  migrate apply --database chatbot.db\n  \
         migrate apply --dry-run\n  migrate apply --to 12 --backup-dir /var/backups")]
     Apply(ApplyArgs),
+    /// Roll back the latest version (or every version above --to), running each migration's down; backs up first
+    #[command(
+        after_help = "Examples:\n  migrate down --dry-run\n  migrate down --yes\n  \
+        migrate down --to 12 --yes\n  migrate down --to 0 --backup-dir /var/backups"
+    )]
+    Down(crate::down::DownArgs),
+    /// Roll back the latest version and apply it again, for development
+    #[command(after_help = "Example:\n  migrate redo --yes --no-backup")]
+    Redo(crate::down::RedoArgs),
     /// Print the current version number alone (0 when nothing is applied)
     #[command(after_help = "Example:\n  migrate version --database chatbot.db")]
     Version,
@@ -162,12 +174,19 @@ struct ApplyArgs {
     /// Run the pending migrations on the real data inside a transaction that is rolled back, and report what would fail; changes nothing
     #[arg(long)]
     dry_run: bool,
-    /// Do not back up the database before applying
-    #[arg(long)]
-    no_backup: bool,
     /// Apply all pending migrations in one transaction: all or none, one commit
     #[arg(long, conflicts_with = "dry_run")]
     single_transaction: bool,
+    #[command(flatten)]
+    backup: BackupArgs,
+}
+
+/// The backup every changing command takes first, and its retention.
+#[derive(Debug, clap::Args, Clone, PartialEq, Eq, Default)]
+pub(crate) struct BackupArgs {
+    /// Do not back up the database first
+    #[arg(long)]
+    no_backup: bool,
     /// Where to write the backup [default: next to the database]
     #[arg(long, value_name = "DIR")]
     backup_dir: Option<PathBuf>,
@@ -423,7 +442,7 @@ where
 /// Why a command failed: the runner's error, a problem with the path, or
 /// a file given to `restore` that is not a backup.
 #[derive(Debug)]
-enum Failure {
+pub(crate) enum Failure {
     Path(String),
     Usage(String),
     Runner(Error),
@@ -505,7 +524,7 @@ impl Failure {
 pub fn exit_code(error: &Error) -> u8 {
     match error {
         Error::BatchRolledBack { source } => exit_code(source),
-        Error::NotTransactional { .. } => 2,
+        Error::NotTransactional { .. } | Error::Irreversible { .. } => 2,
         Error::Busy { .. } => 4,
         Error::Inconsistent { .. }
         | Error::UnexpectedTrackingTable { .. }
@@ -595,6 +614,8 @@ fn execute(
         Command::Restore { file, yes, force } => {
             return restore(migrations, file, (*yes, *force), path, timeout);
         }
+        Command::Down(args) => return crate::down::down(args, path, migrations, migrator, timeout),
+        Command::Redo(args) => return crate::down::redo(args, path, migrations, migrator, timeout),
         _ => {}
     }
     // status, version, history and check never create or change a database.
@@ -664,37 +685,52 @@ fn apply(
     migrator.prepare(&conn)?;
     // A function the migrations need is missing: refuse before the backup.
     migrator.check_functions(&conn)?;
-    let migrator = if existed && !args.no_backup {
-        let dir = backup_dir(path, args.backup_dir.as_deref())?;
-        let name = path
-            .file_name()
-            .map_or_else(|| "database".into(), |n| n.to_string_lossy().into_owned());
-        let keep = args
-            .keep
-            .or(migrations.keep_backups())
-            .map_or(migrate_core::backup::DEFAULT_KEEP, |n| n as usize);
-        // Only in the process that holds the lock and has work to do, so
-        // processes applying at once write one backup between them.
-        migrator.before_changes(move |version| {
-            // A database the migrations cannot write was refused before
-            // this hook runs (Migrator::apply_with): no copy of it.
-            let reader = Connection::open_with_flags(
-                path,
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )?;
-            reader.busy_timeout(timeout)?;
-            let rotation = migrate_core::backup::backup_rotating(
-                &reader, &dir, &name, version, keep, timeout,
-            )?;
-            output::backed_up(path, &rotation);
-            Ok(())
-        })
+    let migrator = if existed {
+        with_backup(migrator, &args.backup, path, migrations, timeout)?
     } else {
         migrator
     };
     let report = migrator.apply_with(&mut conn, output::progress)?;
     output::applied(path, migrations, &report);
     Ok(0)
+}
+
+/// `migrator` with a backup of the database at `path` taken before its
+/// first change (unless `--no-backup`), and older backups beyond the number
+/// kept removed. The hook runs only in the process that holds the lock and
+/// has work to do, so processes changing the database at once write one
+/// backup between them.
+pub(crate) fn with_backup<'a>(
+    migrator: Migrator<'a>,
+    args: &BackupArgs,
+    path: &'a Path,
+    migrations: &Migrations,
+    timeout: Duration,
+) -> Result<Migrator<'a>, Failure> {
+    if args.no_backup {
+        return Ok(migrator);
+    }
+    let dir = backup_dir(path, args.backup_dir.as_deref())?;
+    let name = path
+        .file_name()
+        .map_or_else(|| "database".into(), |n| n.to_string_lossy().into_owned());
+    let keep = args
+        .keep
+        .or(migrations.keep_backups())
+        .map_or(migrate_core::backup::DEFAULT_KEEP, |n| n as usize);
+    Ok(migrator.before_changes(move |version| {
+        // A database the migrations cannot write was refused before this
+        // hook runs (Migrator::apply_with, Migrator::down_with): no copy.
+        let reader = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        reader.busy_timeout(timeout)?;
+        let rotation =
+            migrate_core::backup::backup_rotating(&reader, &dir, &name, version, keep, timeout)?;
+        output::backed_up(path, &rotation);
+        Ok(())
+    }))
 }
 
 /// The directory a backup goes to: `--backup-dir`, which must exist, or
@@ -798,7 +834,7 @@ fn restore(
 }
 
 /// Asks on a terminal; without one, only `--yes` goes ahead.
-fn confirm(yes: bool, question: &str) -> Result<(), Failure> {
+pub(crate) fn confirm(yes: bool, question: &str) -> Result<(), Failure> {
     use std::io::{BufRead, IsTerminal, Write};
     if yes {
         return Ok(());
@@ -857,7 +893,7 @@ fn open_for_reading(path: &Path) -> Result<Connection, Error> {
     .map_err(opening)
 }
 
-fn opening(e: migrate_core::rusqlite::Error) -> Error {
+pub(crate) fn opening(e: migrate_core::rusqlite::Error) -> Error {
     Error::from_sqlite(e, Duration::ZERO)
 }
 

@@ -12,6 +12,7 @@
 
 mod cli;
 mod docs;
+mod down;
 mod log;
 mod new;
 mod output;

@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use anstyle::{AnsiColor, Style};
 use migrate_core::{
-    AppliedMigration, ApplyReport, Change, CheckReport, Migrations, Problem, Progress, Status,
-    Trial,
+    AppliedMigration, ApplyReport, Change, CheckReport, DownReport, Migrations, Problem, Progress,
+    Status, Trial,
 };
 use serde_json::{Value, json};
 
@@ -187,6 +187,15 @@ pub fn backed_up(path: &Path, rotation: &migrate_core::backup::Rotation) {
 /// Shows a migration starting and finishing, with a spinner on a terminal
 /// while one runs for more than a second.
 pub fn progress(event: Progress<'_>) {
+    show_progress("Applying", event);
+}
+
+/// [`progress`] for the steps of `down`.
+pub fn rolling_back(event: Progress<'_>) {
+    show_progress("Rolling back", event);
+}
+
+fn show_progress(verb: &str, event: Progress<'_>) {
     let mode = mode();
     if mode.json || mode.quiet {
         return;
@@ -194,7 +203,7 @@ pub fn progress(event: Progress<'_>) {
     match event {
         Progress::Started(m) => {
             out(&format!(
-                "Applying version {}: {} ... ",
+                "{verb} version {}: {} ... ",
                 m.version(),
                 m.description()
             ));
@@ -299,6 +308,111 @@ pub fn applied(path: &Path, migrations: &Migrations, report: &ApplyReport) {
             report.version
         ));
     }
+}
+
+/// `down` (or `redo`) found nothing above the target.
+pub fn nothing_to_roll_back(path: &Path, version: i64) {
+    if mode().json {
+        out_json(&json!({
+            "database": path.display().to_string(),
+            "backup": null,
+            "rolled_back": [],
+            "version": version,
+        }));
+        return;
+    }
+    line(&format!(
+        "Nothing to roll back: {} is at version {version}.",
+        path.display()
+    ));
+}
+
+/// What `down` will run, before it asks.
+pub fn down_plan(path: &Path, plan: &crate::down::Plan) {
+    let mode = mode();
+    if mode.json || mode.quiet {
+        return;
+    }
+    let mut s = format!(
+        "{} is at version {}; rolling back:\n",
+        path.display(),
+        plan.version
+    );
+    for step in &plan.steps {
+        s.push_str(&format!(
+            "  {:>5}  {}\n",
+            step.version,
+            paint(BOLD, &step.description)
+        ));
+        for sql in &step.sql {
+            for line in sql.trim().lines() {
+                s.push_str(&format!("         {}\n", paint(DIM, line)));
+            }
+        }
+    }
+    out(&s);
+}
+
+/// What `down` did.
+pub fn rolled_back(path: &Path, plan: &crate::down::Plan, report: &DownReport) {
+    let description = |v: u32| {
+        plan.steps
+            .iter()
+            .find(|s| s.version == v)
+            .map(|s| s.description.clone())
+    };
+    if mode().json {
+        out_json(&json!({
+            "database": path.display().to_string(),
+            "backup": BACKUP.with(|b| b.borrow().clone()),
+            "rolled_back": report.reverted.iter().map(|(v, took)| json!({
+                "version": v,
+                "description": description(*v),
+                "duration_ms": ms(*took),
+            })).collect::<Vec<_>>(),
+            "version": report.version,
+        }));
+        return;
+    }
+    let n = report.reverted.len();
+    if n == 0 {
+        line(&format!(
+            "Nothing to roll back: {} is at version {}.",
+            path.display(),
+            report.version
+        ));
+        return;
+    }
+    let total: Duration = report.reverted.iter().map(|(_, d)| *d).sum();
+    line(&format!(
+        "Rolled back {n} migration{} in {}: {} is now at version {}.",
+        if n == 1 { "" } else { "s" },
+        duration(total),
+        path.display(),
+        report.version
+    ));
+}
+
+/// What `redo` did.
+pub fn redone(path: &Path, down: &DownReport, up: &ApplyReport) {
+    let rolled: Vec<u32> = down.reverted.iter().map(|(v, _)| *v).collect();
+    let applied: Vec<u32> = up.applied.iter().map(|(v, _)| *v).collect();
+    if mode().json {
+        out_json(&json!({
+            "database": path.display().to_string(),
+            "backup": BACKUP.with(|b| b.borrow().clone()),
+            "rolled_back": rolled,
+            "applied": applied,
+            "version": up.version,
+        }));
+        return;
+    }
+    line(&format!(
+        "Redone version {}: {} is at version {}.",
+        rolled.first().copied().unwrap_or_default(),
+        path.display(),
+        up.version
+    ));
 }
 
 pub fn version(path: &Path, status: &Status) {
