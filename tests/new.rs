@@ -359,3 +359,35 @@ fn an_inline_list_of_migrations_is_left_alone() {
     run.expect_error(1, &path, &["inline array", "[[migration]]"]);
     assert_eq!(read(&path), text);
 }
+
+#[test]
+fn down_writes_a_down_placeholder_only_when_asked() {
+    let (_dir, path) = manifest_with(REPO_MIGRATIONS);
+    new(&path, &["Add a table of tags"]).expect_success();
+    assert!(!appended(&path, REPO_MIGRATIONS).contains("down"));
+
+    let (_dir, path) = manifest_with(REPO_MIGRATIONS);
+    new(&path, &["Add a table of tags", "--down"]).expect_success();
+    assert_eq!(
+        appended(&path, REPO_MIGRATIONS),
+        format!(
+            "\n[[migration]]\nversion = 16\ndescription = \"Add a table of tags\"\n\
+             sql = [\"{PLACEHOLDER}\"]\ndown = [\"{PLACEHOLDER}\"]\n"
+        )
+    );
+    // The build refuses the placeholder in the down too, once the up is written.
+    let text = read(&path).replacen(
+        &format!("sql = [\"{PLACEHOLDER}\"]"),
+        "sql = [\"CREATE TABLE tags (name TEXT)\"]",
+        1,
+    );
+    let errors = migrate_core::manifest::parse(&text).expect_err("placeholder in the down");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0]
+            .message
+            .contains("version 16 still holds the placeholder"),
+        "{}",
+        errors[0].message
+    );
+}

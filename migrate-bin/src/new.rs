@@ -32,6 +32,9 @@ pub struct NewArgs {
     /// Put the SQL in a new file sql/NNNN_slug.sql and reference it with sql_file
     #[arg(long)]
     pub sql_file: bool,
+    /// Also write a `down` (the SQL that takes the database back), as a placeholder to replace
+    #[arg(long)]
+    pub down: bool,
     /// The migrations.toml to edit [default: the one this program was built from, else ./migrations.toml]
     #[arg(long, value_name = "PATH", env = "MIGRATE_MANIFEST")]
     pub manifest: Option<PathBuf>,
@@ -311,7 +314,7 @@ fn add(args: &NewArgs, migrations: &Migrations) -> Result<Added, Failure> {
         .map(|_| sql_file_contents(version, &description));
     let new_text = append(
         &current.text,
-        &entry(version, &description, sql_file.as_deref()),
+        &entry(version, &description, sql_file.as_deref(), args.down),
     );
 
     // The result must be exactly the old list and the new entry.
@@ -367,7 +370,7 @@ fn add(args: &NewArgs, migrations: &Migrations) -> Result<Added, Failure> {
 
 /// The `[[migration]]` entry, rendered by toml_edit (which quotes and
 /// escapes the description), ending with a newline.
-fn entry(version: u32, description: &str, sql_file: Option<&str>) -> String {
+fn entry(version: u32, description: &str, sql_file: Option<&str>, down: bool) -> String {
     let mut table = toml_edit::Table::new();
     table.insert("version", toml_edit::value(i64::from(version)));
     table.insert("description", toml_edit::value(description));
@@ -378,6 +381,13 @@ fn entry(version: u32, description: &str, sql_file: Option<&str>) -> String {
             toml_edit::value(toml_edit::Array::from_iter([PLACEHOLDER])),
         ),
     };
+    if down {
+        // The same placeholder: the build refuses it in a down too.
+        table.insert(
+            "down",
+            toml_edit::value(toml_edit::Array::from_iter([PLACEHOLDER])),
+        );
+    }
     let mut list = toml_edit::ArrayOfTables::new();
     list.push(table);
     let mut doc = toml_edit::DocumentMut::new();
@@ -587,7 +597,7 @@ mod tests {
 
     #[test]
     fn append_keeps_the_text_and_adds_one_blank_line() {
-        let entry = entry(2, "Two", None);
+        let entry = entry(2, "Two", None, false);
         assert_eq!(
             append("[[migration]]\nversion = 1\n", &entry),
             format!("[[migration]]\nversion = 1\n\n{entry}")
@@ -607,14 +617,14 @@ mod tests {
     #[test]
     fn entry_is_formatted_like_the_readme() {
         assert_eq!(
-            entry(16, "Add \"quoted\" column", None),
+            entry(16, "Add \"quoted\" column", None, false),
             format!(
                 "[[migration]]\nversion = 16\ndescription = 'Add \"quoted\" column'\n\
                  sql = [\"{PLACEHOLDER}\"]\n"
             )
         );
         assert_eq!(
-            entry(3, "Backfill", Some("sql/0003_backfill.sql")),
+            entry(3, "Backfill", Some("sql/0003_backfill.sql"), false),
             "[[migration]]\nversion = 3\ndescription = \"Backfill\"\n\
              sql_file = \"sql/0003_backfill.sql\"\n"
         );
@@ -622,7 +632,7 @@ mod tests {
 
     #[test]
     fn placeholder_fails_the_build_and_says_so() {
-        let text = entry(1, "One", None);
+        let text = entry(1, "One", None, false);
         let diagnostics = manifest::parse(&text).expect_err("the build refuses the placeholder");
         assert_eq!(diagnostics.len(), 1);
         assert_eq!(
