@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use migrate_core::rusqlite::{Connection, OpenFlags, ffi};
+use migrate_core::rusqlite::{Connection, OpenFlags};
 use migrate_core::{Error, Migrations, Migrator};
 
 use crate::output;
@@ -620,7 +620,7 @@ fn execute(
     }
     // status, version, history and check never create or change a database.
     let conn = if path.exists() {
-        open_for_reading(path)?
+        migrate_core::open_for_reading(path)?
     } else {
         // A missing file is a database at version 0 with everything pending.
         Connection::open_in_memory().map_err(Error::from)?
@@ -628,13 +628,8 @@ fn execute(
     match command {
         Command::Check => {
             // The record and the schema are read in one read transaction,
-            // whose lock is taken here, waiting for --busy-timeout (the
-            // reads inside it then need no lock of their own).
-            conn.busy_timeout(timeout).map_err(opening)?;
-            let snapshot = conn.unchecked_transaction().map_err(opening)?;
-            snapshot
-                .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
-                .map_err(opening)?;
+            // waiting for a writer for --busy-timeout.
+            let snapshot = migrate_core::snapshot(&conn, timeout)?;
             let report = migrations.check(&snapshot)?;
             snapshot.commit().map_err(opening)?;
             output::check(path, migrations, &report);
@@ -711,9 +706,7 @@ pub(crate) fn with_backup<'a>(
         return Ok(migrator);
     }
     let dir = backup_dir(path, args.backup_dir.as_deref())?;
-    let name = path
-        .file_name()
-        .map_or_else(|| "database".into(), |n| n.to_string_lossy().into_owned());
+    let name = db_name(path);
     let keep = args
         .keep
         .or(migrations.keep_backups())
@@ -733,6 +726,12 @@ pub(crate) fn with_backup<'a>(
     }))
 }
 
+/// The name backups of the database at `path` are named after.
+fn db_name(path: &Path) -> String {
+    path.file_name()
+        .map_or_else(|| "database".into(), |n| n.to_string_lossy().into_owned())
+}
+
 /// The directory a backup goes to: `--backup-dir`, which must exist, or
 /// next to the database.
 fn backup_dir(db: &Path, dir: Option<&Path>) -> Result<PathBuf, Failure> {
@@ -744,25 +743,6 @@ fn backup_dir(db: &Path, dir: Option<&Path>) -> Result<PathBuf, Failure> {
         Some(d) => Ok(d.to_path_buf()),
         None => Ok(db.parent().map(Path::to_path_buf).unwrap_or_default()),
     }
-}
-
-/// The directory (default: next to the database) and the name without
-/// `.bak` of a backup: `<name>.<version>.<UTC time>`;
-/// [`migrate_core::backup::backup_to_new`] adds `-2`, `-3`, … when taken.
-fn backup_name(
-    db: &Path,
-    dir: Option<&Path>,
-    version: i64,
-    conn: &Connection,
-) -> Result<(PathBuf, String), Failure> {
-    let dir = backup_dir(db, dir)?;
-    let name = db
-        .file_name()
-        .map_or_else(|| "database".into(), |n| n.to_string_lossy().into_owned());
-    let stamp: String = conn
-        .query_row("SELECT strftime('%Y%m%dT%H%M%SZ', 'now')", [], |r| r.get(0))
-        .map_err(opening)?;
-    Ok((dir, format!("{name}.{version}.{stamp}")))
 }
 
 fn restore(
@@ -802,21 +782,10 @@ fn restore(
     // The database being replaced is kept too, copied under the same write
     // lock as the replacement: a restore is undoable, and no commit of
     // another process falls between the copy and the replacement.
+    let dir = backup_dir(path, None)?;
+    let name = db_name(path);
     let kept = migrate_core::backup::restore_keeping(&mut conn, file, timeout, |current| {
-        // One read transaction, so the version in the name is the copy's.
-        let snapshot = current.unchecked_transaction()?;
-        let has_data: bool =
-            snapshot.query_row("SELECT count(*) > 0 FROM sqlite_master", [], |r| r.get(0))?;
-        if !has_data {
-            return Ok(None);
-        }
-        let version = migrations
-            .migrator()
-            .current_version(&snapshot)
-            .unwrap_or(0);
-        let (dir, stem) = backup_name(path, None, version, &snapshot)
-            .map_err(|f| migrate_core::Error::BackupFailed(f.to_string()))?;
-        migrate_core::backup::backup_to_new(&snapshot, &dir, &stem, timeout).map(Some)
+        migrate_core::backup::keep_before_restore(current, migrations, &dir, &name, timeout)
     })?;
     if let Some(dest) = kept {
         output::line(&format!(
@@ -857,40 +826,6 @@ pub(crate) fn confirm(yes: bool, question: &str) -> Result<(), Failure> {
             "not confirmed; nothing was changed".to_owned(),
         ))
     }
-}
-
-/// Opens an existing database to read it: read-only, unless a process died
-/// in the middle of a write (a migration killed half-way) and left a hot
-/// rollback journal. A read-only connection can then read nothing
-/// (SQLITE_READONLY_ROLLBACK, which would be reported as a permissions
-/// problem); a writable one rolls the journal back on its first read, as
-/// every opener of the file does, restoring the last committed state.
-fn open_for_reading(path: &Path) -> Result<Connection, Error> {
-    let read_only = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(opening)?;
-    // Not the default 5 s wait when the file is locked: the command itself
-    // waits, for --busy-timeout.
-    read_only.busy_timeout(Duration::ZERO).map_err(opening)?;
-    let probe = read_only.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()));
-    let hot_journal = probe
-        .as_ref()
-        .err()
-        .and_then(|e| e.sqlite_error())
-        .is_some_and(|e| e.extended_code == ffi::SQLITE_READONLY_ROLLBACK);
-    if !hot_journal {
-        // Any other error (busy, not a database) is met again, and reported,
-        // by the command itself.
-        return Ok(read_only);
-    }
-    drop(read_only);
-    Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(opening)
 }
 
 pub(crate) fn opening(e: migrate_core::rusqlite::Error) -> Error {

@@ -74,6 +74,7 @@ pub use model::{Function, Migration, Migrations};
 pub use runner::{
     ApplyReport, DEFAULT_BUSY_TIMEOUT, DownReport, Migrator, Problem, Progress, Status, Trial,
 };
+pub use sqlite::open::{open_for_reading, snapshot};
 pub use tracking::AppliedMigration;
 
 /// Re-exported so applications use the same SQLite as the runner.

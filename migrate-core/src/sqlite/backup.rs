@@ -108,6 +108,53 @@ pub fn backup_to_new(
     claim(&partial, dir, stem)
 }
 
+/// The name of a backup of `db_name` at `version` taken now, without `.bak`:
+/// `<db_name>.<version>.<UTC time>`, e.g. `chatbot.db.12.20261124T101500Z`
+/// ([`backup_to_new`] adds `-2`, `-3`, … when it is taken). The time is
+/// SQLite's clock, read on `conn`.
+///
+/// # Examples
+///
+/// ```
+/// let conn = migrate_core::rusqlite::Connection::open_in_memory()?;
+/// let stem = migrate_core::backup::stem(&conn, "chatbot.db", 12)?;
+/// let stamp = stem.strip_prefix("chatbot.db.12.").unwrap();
+/// assert_eq!((stamp.len(), &stamp[8..9], &stamp[15..]), (16, "T", "Z"));
+/// # Ok::<(), migrate_core::Error>(())
+/// ```
+pub fn stem(conn: &Connection, db_name: &str, version: i64) -> Result<String, Error> {
+    let stamp: String =
+        conn.query_row("SELECT strftime('%Y%m%dT%H%M%SZ', 'now')", [], |r| r.get(0))?;
+    Ok(format!("{db_name}.{version}.{stamp}"))
+}
+
+/// Copies the database about to be replaced by a restore (inside the hook
+/// of [`restore_keeping`], which holds its write lock), next to it in
+/// `dir` as a backup of `db_name` at its recorded version (read with
+/// `migrations`); `None` for a database that holds nothing (no schema
+/// object), which needs no copy.
+pub fn keep_before_restore(
+    current: &Connection,
+    migrations: &crate::Migrations,
+    dir: &Path,
+    db_name: &str,
+    timeout: Duration,
+) -> Result<Option<PathBuf>, Error> {
+    // One read transaction, so the version in the name is the copy's.
+    let snapshot = current.unchecked_transaction()?;
+    let has_data: bool =
+        snapshot.query_row("SELECT count(*) > 0 FROM sqlite_master", [], |r| r.get(0))?;
+    if !has_data {
+        return Ok(None);
+    }
+    let version = migrations
+        .migrator()
+        .current_version(&snapshot)
+        .unwrap_or(0);
+    let stem = stem(&snapshot, db_name, version)?;
+    backup_to_new(&snapshot, dir, &stem, timeout).map(Some)
+}
+
 /// What [`backup_rotating`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rotation {
@@ -169,9 +216,7 @@ pub fn backup_rotating(
     timeout: Duration,
 ) -> Result<Rotation, Error> {
     let dir = current_if_empty(dir);
-    let stamp: String =
-        conn.query_row("SELECT strftime('%Y%m%dT%H%M%SZ', 'now')", [], |r| r.get(0))?;
-    let stem = format!("{db_name}.{version}.{stamp}");
+    let stem = stem(conn, db_name, version)?;
     let newest = backups_of(dir, db_name).pop();
     let partial = write_partial(conn, dir, &stem, timeout)?;
     let same = match &newest {

@@ -287,7 +287,8 @@ impl Migrations {
     /// When the record says the database is at a version this build knows,
     /// the live schema is compared with that version's; the report lists
     /// both kinds of finding, and [`CheckReport::is_clean`] says whether
-    /// there is any.
+    /// there is any. For the record and the schema of one moment, call it
+    /// inside a read transaction ([`crate::snapshot`]).
     ///
     /// # Examples
     ///
