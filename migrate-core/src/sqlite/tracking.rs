@@ -41,6 +41,10 @@ const EXTRA: [(&str, &str); 6] = [
     ("down_checksum", "TEXT"),
 ];
 
+/// Where the down columns are in [`EXTRA`].
+const DOWN_SQL: usize = 4;
+const DOWN_CHECKSUM: usize = 5;
+
 /// One row of `schema_migrations`, as [`Migrator::history`] and
 /// [`Status::applied`] return it.
 ///
@@ -362,6 +366,47 @@ pub(crate) fn record(conn: &Connection, r: &Record<'_>) -> Result<(), Error> {
 /// checksum; `None` for an irreversible migration.
 pub(crate) fn down_of(m: &crate::Migration) -> Option<(String, [u8; 32])> {
     Some((encode_items(m.down()?), m.down_checksum()?))
+}
+
+/// A down stored with its row, as read back (any column may be missing:
+/// NULL, or the table predates the down columns).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoredDown {
+    pub version: i64,
+    pub description: Option<String>,
+    /// `down_sql` as stored: a JSON array of strings, unless edited.
+    pub sql: Option<String>,
+    /// `down_checksum` as stored: hex.
+    pub checksum: Option<String>,
+}
+
+/// The stored downs of the versions in `above + 1..=upto`, newest first
+/// (only the rows that exist).
+pub(crate) fn stored_downs(
+    conn: &Connection,
+    above: i64,
+    upto: i64,
+) -> Result<Vec<StoredDown>, Error> {
+    let Some(shape) = shape(conn)? else {
+        return Ok(Vec::new());
+    };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT version, description, {}, {} FROM schema_migrations \
+         WHERE version > ?1 AND version <= ?2 ORDER BY version DESC",
+        shape.column(DOWN_SQL),
+        shape.column(DOWN_CHECKSUM),
+    ))?;
+    let rows = stmt
+        .query_map([above, upto], |row| {
+            Ok(StoredDown {
+                version: row.get(0)?,
+                description: as_text(row.get_ref(1)?),
+                sql: as_text(row.get_ref(2)?),
+                checksum: as_text(row.get_ref(3)?),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
 }
 
 /// SQL items as a JSON array of strings, losslessly: every character kept
