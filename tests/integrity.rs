@@ -705,7 +705,9 @@ fn a_python_tool_database_is_continued_at_6_and_its_rows_adopted() {
             "checksum",
             "chain",
             "duration_ms",
-            "applied_by"
+            "applied_by",
+            "down_sql",
+            "down_checksum"
         ]
     );
     // The users came through the rebuilds of 11 and 12.

@@ -397,6 +397,46 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// `down` to below the latest version of this build, on a database a
+    /// newer build migrated further, when a version this build does not
+    /// have was recorded without its down SQL (by a build from before
+    /// downs were stored, or it has none): nothing was run.
+    #[error(
+        "cannot roll back to version {target}: {} not in this build (its latest is {latest}) and \
+         the database stores no down SQL for {}; roll back with a build that has {}; nothing \
+         was changed",
+        describe_unstored(versions),
+        if versions.len() == 1 { "it" } else { "them" },
+        if versions.len() == 1 { "it" } else { "them" }
+    )]
+    StoredDownMissing {
+        /// The version `down` was asked to reach.
+        target: u32,
+        /// This build's latest version.
+        latest: u32,
+        /// The versions on the way without a stored down, newest first,
+        /// with their recorded descriptions.
+        versions: Vec<(u32, Option<String>)>,
+    },
+
+    /// The down SQL stored in the database for a version this build does
+    /// not have does not match the checksum stored with it (edited since it
+    /// was recorded), or cannot be read: it is not run, nor anything else.
+    #[error(
+        "the down SQL stored in the database for version {version}{} {detail}, so it was \
+         changed after it was recorded; it will not be run; roll back with a build that has \
+         version {version}; nothing was changed",
+        description.as_deref().map(|d| format!(" ({d:?})")).unwrap_or_default()
+    )]
+    StoredDownModified {
+        /// The version whose stored down is refused.
+        version: u32,
+        /// Its recorded description.
+        description: Option<String>,
+        /// What is wrong with it, after "the down SQL stored ... for version N".
+        detail: String,
+    },
+
     /// Any other SQLite error.
     #[error("{}", sqlite_message(.0))]
     Sqlite(#[from] rusqlite::Error),
@@ -410,7 +450,8 @@ impl Error {
     /// `in_transaction`, `already_tracked`, `baseline_mismatch`,
     /// `backup_failed`, `not_a_backup`, `not_transactional`,
     /// `function_not_registered`, `extension_load_failed`, `irreversible`,
-    /// `down_failed` or `sqlite`.
+    /// `down_failed`, `stored_down_missing`, `stored_down_modified` or
+    /// `sqlite`.
     /// A [`Error::BatchRolledBack`] has the code of the failure inside it.
     ///
     /// # Examples
@@ -462,6 +503,8 @@ impl Error {
             Error::BatchRolledBack { source } => source.code(),
             Error::Irreversible { .. } => "irreversible",
             Error::DownFailed { .. } => "down_failed",
+            Error::StoredDownMissing { .. } => "stored_down_missing",
+            Error::StoredDownModified { .. } => "stored_down_modified",
             Error::Sqlite(_) => "sqlite",
         }
     }
@@ -529,7 +572,8 @@ impl Error {
             | Error::ForeignKeyViolation { version, .. }
             | Error::NotTransactional { version, .. }
             | Error::FunctionNotRegistered { version, .. }
-            | Error::DownFailed { version, .. } => Some(*version),
+            | Error::DownFailed { version, .. }
+            | Error::StoredDownModified { version, .. } => Some(*version),
             Error::BatchRolledBack { source } => source.version(),
             _ => None,
         }
@@ -588,6 +632,22 @@ fn describe_irreversible(versions: &[(u32, String)]) -> String {
         [one] => format!("version {one} has"),
         [rest @ .., last] => format!("versions {} and {last} have", rest.join(", ")),
         [] => "no version has".to_owned(),
+    }
+}
+
+/// `version 3 ("Add tags") is`, `versions 3 ("Add tags") and 2 are`.
+fn describe_unstored(versions: &[(u32, Option<String>)]) -> String {
+    let named: Vec<String> = versions
+        .iter()
+        .map(|(v, d)| match d {
+            Some(d) => format!("{v} ({d:?})"),
+            None => v.to_string(),
+        })
+        .collect();
+    match named.as_slice() {
+        [one] => format!("version {one} is"),
+        [rest @ .., last] => format!("versions {} and {last} are", rest.join(", ")),
+        [] => "no version is".to_owned(),
     }
 }
 

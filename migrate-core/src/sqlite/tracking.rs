@@ -2,10 +2,16 @@
 //!
 //! Its first three columns are exactly the original Python tool's, so
 //! databases that tool migrated are continued where they stand. This tool
-//! adds four nullable columns (checksum, chain, duration, build) with
-//! `ALTER TABLE ... ADD COLUMN` the first time it writes to such a database;
-//! old rows keep their version, description and time, and get a checksum
-//! only when adopted.
+//! adds six nullable columns (checksum, chain, duration, build, and the
+//! down SQL with its checksum) with `ALTER TABLE ... ADD COLUMN` the first
+//! time it writes to such a database; old rows keep their version,
+//! description and time, and get a checksum only when adopted.
+//!
+//! The down of each migration is stored with its row (`down_sql`, a JSON
+//! array of the down's SQL items exactly as written, and `down_checksum`,
+//! the hex of [`Migration::down_checksum`](crate::Migration::down_checksum)
+//! over them) so that an older build, which does not have the migrations a
+//! newer build applied, can still roll them back.
 
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension};
@@ -20,16 +26,24 @@ const CREATE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     checksum TEXT,
     chain TEXT,
     duration_ms REAL,
-    applied_by TEXT
+    applied_by TEXT,
+    down_sql TEXT,
+    down_checksum TEXT
 )";
 
 /// The columns this tool adds to the seed's table, with their types.
-const EXTRA: [(&str, &str); 4] = [
+const EXTRA: [(&str, &str); 6] = [
     ("checksum", "TEXT"),
     ("chain", "TEXT"),
     ("duration_ms", "REAL"),
     ("applied_by", "TEXT"),
+    ("down_sql", "TEXT"),
+    ("down_checksum", "TEXT"),
 ];
+
+/// Where the down columns are in [`EXTRA`].
+const DOWN_SQL: usize = 4;
+const DOWN_CHECKSUM: usize = 5;
 
 /// One row of `schema_migrations`, as [`Migrator::history`] and
 /// [`Status::applied`] return it.
@@ -94,7 +108,7 @@ pub struct AppliedMigration {
 /// Which of this tool's columns the table has (older tables lack them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Shape {
-    extra: [bool; 4],
+    extra: [bool; 6],
 }
 
 impl Shape {
@@ -323,6 +337,8 @@ pub(crate) struct Record<'a> {
     pub chain: &'a [u8; 32],
     pub duration_ms: Option<f64>,
     pub applied_by: &'a str,
+    /// The migration's down, to store with it (see [`encode_items`]).
+    pub down: Option<(String, [u8; 32])>,
 }
 
 /// Records a migration as applied, at the current UTC time (the table must
@@ -330,8 +346,8 @@ pub(crate) struct Record<'a> {
 pub(crate) fn record(conn: &Connection, r: &Record<'_>) -> Result<(), Error> {
     conn.prepare_cached(
         "INSERT INTO schema_migrations \
-         (version, description, checksum, chain, duration_ms, applied_by) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+         (version, description, checksum, chain, duration_ms, applied_by, down_sql, \
+         down_checksum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(rusqlite::params![
         r.version,
@@ -339,9 +355,166 @@ pub(crate) fn record(conn: &Connection, r: &Record<'_>) -> Result<(), Error> {
         hex(r.checksum),
         hex(r.chain),
         r.duration_ms,
-        r.applied_by
+        r.applied_by,
+        r.down.as_ref().map(|(sql, _)| sql),
+        r.down.as_ref().map(|(_, sum)| hex(sum)),
     ])?;
     Ok(())
+}
+
+/// The down of `m` as [`record`] stores it: its items encoded, and its
+/// checksum; `None` for an irreversible migration.
+pub(crate) fn down_of(m: &crate::Migration) -> Option<(String, [u8; 32])> {
+    Some((encode_items(m.down()?), m.down_checksum()?))
+}
+
+/// A down stored with its row, as read back (any column may be missing:
+/// NULL, or the table predates the down columns).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoredDown {
+    pub version: i64,
+    pub description: Option<String>,
+    /// `down_sql` as stored: a JSON array of strings, unless edited.
+    pub sql: Option<String>,
+    /// `down_checksum` as stored: hex.
+    pub checksum: Option<String>,
+}
+
+/// The stored downs of the versions in `above + 1..=upto`, newest first
+/// (only the rows that exist).
+pub(crate) fn stored_downs(
+    conn: &Connection,
+    above: i64,
+    upto: i64,
+) -> Result<Vec<StoredDown>, Error> {
+    let Some(shape) = shape(conn)? else {
+        return Ok(Vec::new());
+    };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT version, description, {}, {} FROM schema_migrations \
+         WHERE version > ?1 AND version <= ?2 ORDER BY version DESC",
+        shape.column(DOWN_SQL),
+        shape.column(DOWN_CHECKSUM),
+    ))?;
+    let rows = stmt
+        .query_map([above, upto], |row| {
+            Ok(StoredDown {
+                version: row.get(0)?,
+                description: as_text(row.get_ref(1)?),
+                sql: as_text(row.get_ref(2)?),
+                checksum: as_text(row.get_ref(3)?),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// SQL items as a JSON array of strings, losslessly: every character kept
+/// as written (the checksum is over the items, and SQLite runs them).
+pub(crate) fn encode_items<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::from("[");
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        for c in item.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+    out.push(']');
+    out
+}
+
+/// The items of a JSON array of strings; `None` when `text` is anything
+/// else (edited by hand, or written by another tool).
+pub(crate) fn decode_items(text: &str) -> Option<Vec<String>> {
+    let mut chars = text.chars().peekable();
+    let skip_ws = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| {
+        while chars
+            .next_if(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
+            .is_some()
+        {}
+    };
+    skip_ws(&mut chars);
+    if chars.next()? != '[' {
+        return None;
+    }
+    let mut items = Vec::new();
+    skip_ws(&mut chars);
+    if chars.next_if_eq(&']').is_none() {
+        loop {
+            skip_ws(&mut chars);
+            if chars.next()? != '"' {
+                return None;
+            }
+            items.push(decode_string(&mut chars)?);
+            skip_ws(&mut chars);
+            match chars.next()? {
+                ',' => {}
+                ']' => break,
+                _ => return None,
+            }
+        }
+    }
+    skip_ws(&mut chars);
+    chars.next().is_none().then_some(items)
+}
+
+/// The rest of a JSON string whose opening quote was read.
+fn decode_string(chars: &mut impl Iterator<Item = char>) -> Option<String> {
+    let mut out = String::new();
+    let hex4 = |chars: &mut dyn Iterator<Item = char>| -> Option<u32> {
+        let mut n = 0;
+        for _ in 0..4 {
+            n = n * 16 + chars.next()?.to_digit(16)?;
+        }
+        Some(n)
+    };
+    loop {
+        match chars.next()? {
+            '"' => return Some(out),
+            '\\' => match chars.next()? {
+                '"' => out.push('"'),
+                '\\' => out.push('\\'),
+                '/' => out.push('/'),
+                'b' => out.push('\u{8}'),
+                'f' => out.push('\u{c}'),
+                'n' => out.push('\n'),
+                'r' => out.push('\r'),
+                't' => out.push('\t'),
+                'u' => {
+                    let first = hex4(chars)?;
+                    let code = if (0xD800..0xDC00).contains(&first) {
+                        // A surrogate pair: the low half must follow.
+                        if chars.next()? != '\\' || chars.next()? != 'u' {
+                            return None;
+                        }
+                        let low = hex4(chars)?;
+                        if !(0xDC00..0xE000).contains(&low) {
+                            return None;
+                        }
+                        0x10000 + ((first - 0xD800) << 10) + (low - 0xDC00)
+                    } else {
+                        first
+                    };
+                    out.push(char::from_u32(code)?);
+                }
+                _ => return None,
+            },
+            c if u32::from(c) < 0x20 => return None,
+            c => out.push(c),
+        }
+    }
 }
 
 /// Sets the checksum and chain of a recorded version, leaving the rest of
@@ -378,5 +551,55 @@ fn as_text(value: ValueRef<'_>) -> Option<String> {
         ValueRef::Integer(i) => Some(i.to_string()),
         ValueRef::Real(f) => Some(f.to_string()),
         ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_survive_encoding_exactly() {
+        let items = [
+            "CREATE TABLE t (\r\n  a TEXT DEFAULT 'x\"y\\z'\t)  \n",
+            "",
+            "INSERT INTO t VALUES ('\u{1}\u{1f}é漢🦀')",
+            "-- /* \" */ ;",
+        ];
+        let text = encode_items(items);
+        assert_eq!(
+            decode_items(&text).as_deref(),
+            Some(&items.map(String::from)[..])
+        );
+        assert_eq!(encode_items([]), "[]");
+        assert_eq!(decode_items("[]"), Some(vec![]));
+    }
+
+    #[test]
+    fn any_json_spelling_of_strings_is_read() {
+        assert_eq!(
+            decode_items(" [ \"a\\u00e9\\ud83e\\udd80\\/\" , \"\\b\\f\" ] "),
+            Some(vec!["aé🦀/".to_owned(), "\u{8}\u{c}".to_owned()])
+        );
+    }
+
+    #[test]
+    fn anything_else_is_refused() {
+        for text in [
+            "",
+            "DROP TABLE t",
+            "[",
+            "[\"a\"",
+            "[\"a\",]",
+            "[\"a\"] x",
+            "[1]",
+            "[\"\\x\"]",
+            "[\"\\ud800\"]",
+            "[\"\\udc00\"]",
+            "[\"a\nb\"]",
+            "{\"a\": 1}",
+        ] {
+            assert_eq!(decode_items(text), None, "{text:?}");
+        }
     }
 }

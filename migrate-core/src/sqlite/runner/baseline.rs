@@ -66,6 +66,7 @@ impl<'m> Migrator<'m> {
                     chain: &self.chain_at(m.version()),
                     duration_ms: None,
                     applied_by: &by,
+                    down: tracking::down_of(m),
                 },
             )
             .map_err(|e| self.reclassify(e))?;

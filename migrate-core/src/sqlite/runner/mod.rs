@@ -31,7 +31,7 @@ use crate::functions::Calls;
 use crate::{Error, Migration};
 
 pub use apply::{ApplyReport, Progress};
-pub use down::DownReport;
+pub use down::{DownPlan, DownReport, DownSource, DownStep};
 pub use state::{Problem, Status};
 pub use trial::Trial;
 

@@ -360,6 +360,7 @@ impl<'m> Migrator<'m> {
                 chain: &self.chain_at(m.version()),
                 duration_ms: Some(took.as_secs_f64() * 1000.0),
                 applied_by: self.applied_by,
+                down: tracking::down_of(m),
             },
         )
         .map_err(|e| self.reclassify(e))
