@@ -412,109 +412,15 @@ pub(crate) fn stored_downs(
 /// SQL items as a JSON array of strings, losslessly: every character kept
 /// as written (the checksum is over the items, and SQLite runs them).
 pub(crate) fn encode_items<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
-    let mut out = String::from("[");
-    for (i, item) in items.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push('"');
-        for c in item.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-                c => out.push(c),
-            }
-        }
-        out.push('"');
-    }
-    out.push(']');
-    out
+    let items: Vec<&str> = items.into_iter().collect();
+    // Serialising strings cannot fail.
+    serde_json::to_string(&items).unwrap_or_default()
 }
 
 /// The items of a JSON array of strings; `None` when `text` is anything
 /// else (edited by hand, or written by another tool).
 pub(crate) fn decode_items(text: &str) -> Option<Vec<String>> {
-    let mut chars = text.chars().peekable();
-    let skip_ws = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| {
-        while chars
-            .next_if(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
-            .is_some()
-        {}
-    };
-    skip_ws(&mut chars);
-    if chars.next()? != '[' {
-        return None;
-    }
-    let mut items = Vec::new();
-    skip_ws(&mut chars);
-    if chars.next_if_eq(&']').is_none() {
-        loop {
-            skip_ws(&mut chars);
-            if chars.next()? != '"' {
-                return None;
-            }
-            items.push(decode_string(&mut chars)?);
-            skip_ws(&mut chars);
-            match chars.next()? {
-                ',' => {}
-                ']' => break,
-                _ => return None,
-            }
-        }
-    }
-    skip_ws(&mut chars);
-    chars.next().is_none().then_some(items)
-}
-
-/// The rest of a JSON string whose opening quote was read.
-fn decode_string(chars: &mut impl Iterator<Item = char>) -> Option<String> {
-    let mut out = String::new();
-    let hex4 = |chars: &mut dyn Iterator<Item = char>| -> Option<u32> {
-        let mut n = 0;
-        for _ in 0..4 {
-            n = n * 16 + chars.next()?.to_digit(16)?;
-        }
-        Some(n)
-    };
-    loop {
-        match chars.next()? {
-            '"' => return Some(out),
-            '\\' => match chars.next()? {
-                '"' => out.push('"'),
-                '\\' => out.push('\\'),
-                '/' => out.push('/'),
-                'b' => out.push('\u{8}'),
-                'f' => out.push('\u{c}'),
-                'n' => out.push('\n'),
-                'r' => out.push('\r'),
-                't' => out.push('\t'),
-                'u' => {
-                    let first = hex4(chars)?;
-                    let code = if (0xD800..0xDC00).contains(&first) {
-                        // A surrogate pair: the low half must follow.
-                        if chars.next()? != '\\' || chars.next()? != 'u' {
-                            return None;
-                        }
-                        let low = hex4(chars)?;
-                        if !(0xDC00..0xE000).contains(&low) {
-                            return None;
-                        }
-                        0x10000 + ((first - 0xD800) << 10) + (low - 0xDC00)
-                    } else {
-                        first
-                    };
-                    out.push(char::from_u32(code)?);
-                }
-                _ => return None,
-            },
-            c if u32::from(c) < 0x20 => return None,
-            c => out.push(c),
-        }
-    }
+    serde_json::from_str(text).ok()
 }
 
 /// Sets the checksum and chain of a recorded version, leaving the rest of
