@@ -171,7 +171,7 @@ fn down_asks_on_a_terminal_and_refuses_without_one_unless_yes() {
     );
     // The plan was shown before the question.
     assert!(
-        run.stdout.contains("is at version 6; rolling back:"),
+        run.stdout.contains("is at version 6; rolling back to version 5:"),
         "{run}"
     );
     assert!(
@@ -353,4 +353,168 @@ fn a_process_killed_during_a_down_leaves_a_consistent_database_and_a_retry_finis
         migrate(DOWN, &db, &["down", "--to", "2", "--yes", "--no-backup"]).expect_success();
         assert_eq!(versions(&db), [1, 2]);
     }
+}
+
+#[test]
+fn dry_run_tries_the_downs_on_the_real_data_and_changes_no_byte() {
+    let (dir, db) = migrated();
+    let before = bytes(&db);
+    let run = migrate(DOWN, &db, &["down", "--to", "3", "--dry-run"]);
+    run.expect_success();
+    assert!(
+        run.stdout.starts_with(&format!(
+            "Trial run on {} (rolled back, nothing changed):\n",
+            db.display()
+        )),
+        "{run}"
+    );
+    for version in ["6", "5", "4"] {
+        assert!(
+            run.stdout
+                .contains(&format!("  {version:>5}  would succeed (")),
+            "{run}"
+        );
+    }
+    assert!(
+        run.stdout
+            .ends_with("Every down tried would succeed on the current data.\n"),
+        "{run}"
+    );
+    assert_eq!(bytes(&db), before, "the file is byte-identical");
+    assert!(
+        !dir_entries(dir.path()).iter().any(|n| n.ends_with(".bak")),
+        "a trial takes no backup"
+    );
+
+    // With a duplicate title, the down of version 5 would fail: exit 1,
+    // the reason a real down would give, and still nothing changed.
+    open(&db)
+        .execute_batch("INSERT INTO posts (author_id, title) VALUES ('bob', 'Hello')")
+        .expect("duplicate title");
+    let before = bytes(&db);
+    let run = migrate(DOWN, &db, &["--json", "down", "--to", "3", "--dry-run"]);
+    run.expect_code(1);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(doc["would_fail"], true);
+    let outcomes: Vec<(u64, &str)> = doc["rolled_back"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| {
+            (
+                s["version"].as_u64().expect("version"),
+                s["outcome"].as_str().expect("outcome"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [(6, "would_succeed"), (5, "would_fail"), (4, "not_tried")]
+    );
+    assert_eq!(doc["rolled_back"][1]["error"]["code"], "down_failed");
+    assert_eq!(bytes(&db), before);
+}
+
+/// A database migrated by the newer build (down.toml, 6 versions), with rows.
+fn migrated_by_the_newer_build() -> (TempDir, PathBuf) {
+    let (dir, db) = migrated();
+    // The older build refuses it as it stands: it is ahead.
+    migrate(DOWN_OLD, &db, &["apply", "--no-backup"]).expect_error(
+        3,
+        &db,
+        &[
+            "the database records version 4",
+            "which this build does not know",
+        ],
+    );
+    (dir, db)
+}
+
+#[test]
+fn the_older_build_rolls_back_with_the_downs_stored_in_the_database() {
+    let (_dir, db) = migrated_by_the_newer_build();
+    let run = migrate(DOWN_OLD, &db, &["down", "--to", "3", "--yes"]);
+    run.expect_success();
+    assert!(
+        run.stdout
+            .contains("is at version 6; rolling back to version 3:"),
+        "{run}"
+    );
+    assert!(
+        run.stdout.contains(
+            "Count words of posts (down stored in the database by the build that applied it)"
+        ),
+        "{run}"
+    );
+    assert!(
+        run.stdout.contains("ALTER TABLE posts DROP COLUMN words"),
+        "{run}"
+    );
+    assert!(run.stdout.contains("is now at version 3."), "{run}");
+    assert_eq!(versions(&db), [1, 2, 3]);
+    assert_eq!(count(&db, "SELECT count(*) FROM posts"), 3);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM authors WHERE id = 'system'"),
+        0
+    );
+    // Now the older build agrees with the database: check is clean.
+    migrate(DOWN_OLD, &db, &["check"]).expect_success();
+    // And it can go on with its own downs.
+    migrate(
+        DOWN_OLD,
+        &db,
+        &["down", "--to", "1", "--yes", "--no-backup"],
+    )
+    .expect_success();
+    assert_eq!(tables(&db), ["authors", "schema_migrations"]);
+    // The newer build applies everything again.
+    migrate(DOWN, &db, &["apply", "--no-backup"]).expect_success();
+    assert_eq!(versions(&db), [1, 2, 3, 4, 5, 6]);
+}
+
+#[test]
+fn a_tampered_stored_down_is_refused_before_anything_runs() {
+    let (_dir, db) = migrated_by_the_newer_build();
+    open(&db)
+        .execute(
+            "UPDATE schema_migrations SET down_sql = '[\"DROP TABLE authors\"]' WHERE version = 5",
+            [],
+        )
+        .expect("tamper");
+    let before = bytes(&db);
+    let run = migrate(DOWN_OLD, &db, &["down", "--to", "3", "--yes"]);
+    run.expect_error(
+        3,
+        &db,
+        &[
+            "the down SQL stored in the database for version 5 (\"Allow duplicate titles\") \
+             does not match the checksum stored with it",
+            "nothing was changed",
+        ],
+    );
+    assert_eq!(bytes(&db), before);
+    assert_eq!(versions(&db), [1, 2, 3, 4, 5, 6]);
+}
+
+#[test]
+fn without_stored_downs_the_older_build_refuses_as_before() {
+    let (_dir, db) = migrated_by_the_newer_build();
+    open(&db)
+        .execute(
+            "UPDATE schema_migrations SET down_sql = NULL, down_checksum = NULL WHERE version = 4",
+            [],
+        )
+        .expect("forget a stored down");
+    let before = bytes(&db);
+    let run = migrate(DOWN_OLD, &db, &["down", "--to", "3", "--yes"]);
+    run.expect_error(
+        3,
+        &db,
+        &[
+            "version 4 (\"Add the system author\") is not in this build",
+            "stores no down SQL for it",
+            "nothing was changed",
+        ],
+    );
+    assert_eq!(bytes(&db), before);
 }

@@ -530,7 +530,9 @@ pub fn exit_code(error: &Error) -> u8 {
         | Error::UnexpectedTrackingTable { .. }
         | Error::AlreadyTracked { .. }
         | Error::BaselineMismatch { .. }
-        | Error::ForeignBackup { .. } => 3,
+        | Error::ForeignBackup { .. }
+        | Error::StoredDownMissing { .. }
+        | Error::StoredDownModified { .. } => 3,
         _ => 1,
     }
 }

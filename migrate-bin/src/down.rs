@@ -6,9 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use migrate_core::rusqlite::Connection;
-use migrate_core::{Error, Migrations, Migrator};
-
-pub(crate) use plan::Plan;
+use migrate_core::{Migrations, Migrator};
 
 use crate::cli::{BackupArgs, Failure, confirm, opening, with_backup};
 use crate::output;
@@ -54,13 +52,15 @@ pub(crate) fn down(
         Some(to) => to,
         None => u32::try_from(version - 1).unwrap_or(0),
     };
-    let plan = plan(migrator, migrations, &conn, to)?;
+    let plan = migrator.down_plan(&conn, to)?;
     if plan.steps.is_empty() {
-        output::nothing_to_roll_back(path, plan.version);
+        output::nothing_to_roll_back(path, plan.from);
         return Ok(0);
     }
     if args.dry_run {
-        return Err(Failure::Usage("down --dry-run: not yet".to_owned()));
+        let trials = migrator.trial_down(&mut conn, to)?;
+        let failed = output::down_trials(path, &plan, &trials);
+        return Ok(if failed { 1 } else { 0 });
     }
     output::down_plan(path, &plan);
     confirm(
@@ -93,7 +93,7 @@ pub(crate) fn redo(
         output::nothing_to_roll_back(path, 0);
         return Ok(0);
     }
-    let plan = plan(migrator, migrations, &conn, latest - 1)?;
+    let plan = migrator.down_plan(&conn, latest - 1)?;
     output::down_plan(path, &plan);
     confirm(
         args.yes,
@@ -104,17 +104,8 @@ pub(crate) fn redo(
         ),
     )?;
     let migrator = with_backup(migrator.clone(), &args.backup, path, migrations, timeout)?;
-    // The backup before the down only: the up that follows restores what
-    // the down removed from the schema, not the data.
-    let down = with_backup(migrator.clone(), &args.backup, path, migrations, timeout)?.down_with(
-        &mut conn,
-        latest - 1,
-        output::rolling_back,
-    )?;
-    let up = migrator
-        .clone()
-        .target(Some(latest))
-        .apply_with(&mut conn, output::progress)?;
+    let (down, up) = with_backup(migrator.clone(), &args.backup, path, migrations, timeout)?
+        .redo_with(&mut conn, output::rolling_back, output::progress)?;
     output::redone(path, &down, &up);
     Ok(0)
 }
@@ -130,61 +121,3 @@ fn open_existing(path: &Path, migrator: &Migrator<'_>) -> Result<Option<Connecti
     migrator.prepare(&conn)?;
     Ok(Some(conn))
 }
-
-mod plan {
-    //! Stand-in for the library's plan, until it reads stored downs.
-    use super::*;
-
-    /// What a down to a version will run, newest first.
-    pub(crate) struct Plan {
-        /// The database's version now.
-        pub version: i64,
-        /// The versions to roll back, newest first.
-        pub steps: Vec<Step>,
-    }
-
-    /// One version to roll back.
-    pub(crate) struct Step {
-        pub version: u32,
-        pub description: String,
-        pub sql: Vec<String>,
-    }
-
-    pub(crate) fn plan(
-        migrator: &Migrator<'_>,
-        migrations: &Migrations,
-        conn: &Connection,
-        to: u32,
-    ) -> Result<Plan, Error> {
-        let status = migrator.status(conn)?;
-        if !status.problems.is_empty() {
-            return Err(Error::Inconsistent {
-                problems: status.problems,
-            });
-        }
-        let version = status.current_version;
-        let mut steps = Vec::new();
-        let mut irreversible = Vec::new();
-        for m in migrations.iter().rev() {
-            if m.version() <= to || i64::from(m.version()) > version {
-                continue;
-            }
-            match m.down() {
-                Some(down) => steps.push(Step {
-                    version: m.version(),
-                    description: m.description().to_owned(),
-                    sql: down.map(str::to_owned).collect(),
-                }),
-                None => irreversible.push((m.version(), m.description().to_owned())),
-            }
-        }
-        if !irreversible.is_empty() {
-            return Err(Error::Irreversible {
-                target: to,
-                versions: irreversible,
-            });
-        }
-        Ok(Plan { version, steps })
-    }
-}
-use plan::plan;

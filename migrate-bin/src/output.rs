@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use anstyle::{AnsiColor, Style};
 use migrate_core::{
-    AppliedMigration, ApplyReport, Change, CheckReport, DownReport, Migrations, Problem, Progress,
-    Status, Trial,
+    AppliedMigration, ApplyReport, Change, CheckReport, DownPlan, DownReport, DownSource,
+    Migrations, Problem, Progress, Status, Trial,
 };
 use serde_json::{Value, json};
 
@@ -328,19 +328,24 @@ pub fn nothing_to_roll_back(path: &Path, version: i64) {
 }
 
 /// What `down` will run, before it asks.
-pub fn down_plan(path: &Path, plan: &crate::down::Plan) {
+pub fn down_plan(path: &Path, plan: &DownPlan) {
     let mode = mode();
     if mode.json || mode.quiet {
         return;
     }
     let mut s = format!(
-        "{} is at version {}; rolling back:\n",
+        "{} is at version {}; rolling back to version {}:\n",
         path.display(),
-        plan.version
+        plan.from,
+        plan.to
     );
     for step in &plan.steps {
+        let stored = match step.source {
+            DownSource::Database => " (down stored in the database by the build that applied it)",
+            _ => "",
+        };
         s.push_str(&format!(
-            "  {:>5}  {}\n",
+            "  {:>5}  {}{stored}\n",
             step.version,
             paint(BOLD, &step.description)
         ));
@@ -354,7 +359,7 @@ pub fn down_plan(path: &Path, plan: &crate::down::Plan) {
 }
 
 /// What `down` did.
-pub fn rolled_back(path: &Path, plan: &crate::down::Plan, report: &DownReport) {
+pub fn rolled_back(path: &Path, plan: &DownPlan, report: &DownReport) {
     let description = |v: u32| {
         plan.steps
             .iter()
@@ -717,16 +722,60 @@ pub fn check(path: &Path, migrations: &Migrations, report: &CheckReport) {
 
 /// Prints a trial run; true when a migration would fail.
 pub fn trials(path: &Path, migrations: &Migrations, trials: &[(u32, Trial)]) -> bool {
+    let description = |v: u32| migrations.get(v).map(|m| m.description().to_owned());
+    show_trials(path, &description, trials, &TRIAL_UP)
+}
+
+/// Prints a trial run of `down`; true when a down would fail.
+pub fn down_trials(path: &Path, plan: &DownPlan, trials: &[(u32, Trial)]) -> bool {
+    let description = |v: u32| {
+        plan.steps
+            .iter()
+            .find(|s| s.version == v)
+            .map(|s| s.description.clone())
+    };
+    show_trials(path, &description, trials, &TRIAL_DOWN)
+}
+
+/// The words of a trial run of `apply` or of `down`.
+struct TrialWords {
+    /// The JSON key of the list of steps.
+    key: &'static str,
+    nothing: &'static str,
+    failed: &'static str,
+    succeeded: &'static str,
+}
+
+const TRIAL_UP: TrialWords = TrialWords {
+    key: "migrations",
+    nothing: "Nothing to try: nothing is pending in {}.",
+    failed: "A migration would fail: fix it (or the data) before applying.",
+    succeeded: "Every migration tried would succeed on the current data.",
+};
+
+const TRIAL_DOWN: TrialWords = TrialWords {
+    key: "rolled_back",
+    nothing: "Nothing to try: nothing to roll back in {}.",
+    failed: "A down would fail: fix it (or the data) before rolling back.",
+    succeeded: "Every down tried would succeed on the current data.",
+};
+
+fn show_trials(
+    path: &Path,
+    description: &dyn Fn(u32) -> Option<String>,
+    trials: &[(u32, Trial)],
+    words: &TrialWords,
+) -> bool {
     let failed = trials.iter().any(|(_, t)| matches!(t, Trial::Failed(..)));
     if mode().json {
         out_json(&json!({
             "database": path.display().to_string(),
             "dry_run": true,
             "would_fail": failed,
-            "migrations": trials.iter().map(|(v, t)| {
+            words.key: trials.iter().map(|(v, t)| {
                 let mut doc = json!({
                     "version": v,
-                    "description": migrations.get(*v).map(|m| m.description()),
+                    "description": description(*v),
                 });
                 match t {
                     Trial::Succeeded(took) => {
@@ -750,8 +799,8 @@ pub fn trials(path: &Path, migrations: &Migrations, trials: &[(u32, Trial)]) -> 
     }
     if trials.is_empty() {
         out(&format!(
-            "Nothing to try: nothing is pending in {}.\n",
-            path.display()
+            "{}\n",
+            words.nothing.replace("{}", &path.display().to_string())
         ));
         return false;
     }
@@ -782,10 +831,11 @@ pub fn trials(path: &Path, migrations: &Migrations, trials: &[(u32, Trial)]) -> 
         }
     }
     s.push_str(if failed {
-        "A migration would fail: fix it (or the data) before applying.\n"
+        words.failed
     } else {
-        "Every migration tried would succeed on the current data.\n"
+        words.succeeded
     });
+    s.push('\n');
     out(&s);
     failed
 }

@@ -488,6 +488,41 @@ impl<'m> Migrator<'m> {
     /// # }
     /// ```
     pub fn redo(&self, conn: &mut Connection) -> Result<(DownReport, ApplyReport), Error> {
+        self.redo_with(conn, |_| {}, |_| {})
+    }
+
+    /// [`Self::redo`], telling `down_progress` as the down starts and
+    /// finishes and `up_progress` as the up does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::rusqlite::Connection;
+    /// use migrate_core::{Migration, Migrator, Progress};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = [Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT)"])
+    ///     .with_down(["DROP TABLE users"])];
+    /// let migrator = Migrator::new(&list);
+    /// let mut conn = Connection::open_in_memory()?;
+    /// migrator.apply(&mut conn)?;
+    /// let mut seen = Vec::new();
+    /// let mut down_seen = Vec::new();
+    /// migrator.redo_with(
+    ///     &mut conn,
+    ///     |p| if let Progress::Started(m) = p { down_seen.push(m.version()) },
+    ///     |p| if let Progress::Started(m) = p { seen.push(m.version()) },
+    /// )?;
+    /// assert_eq!((down_seen, seen), (vec![1], vec![1]));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn redo_with(
+        &self,
+        conn: &mut Connection,
+        down_progress: impl FnMut(Progress<'_>),
+        up_progress: impl FnMut(Progress<'_>),
+    ) -> Result<(DownReport, ApplyReport), Error> {
         if !conn.is_autocommit() {
             return Err(Error::InTransaction);
         }
@@ -519,11 +554,11 @@ impl<'m> Migrator<'m> {
                 versions: vec![(latest, m.description().to_owned())],
             });
         }
-        let down = self.down(conn, latest - 1)?;
+        let down = self.down_with(conn, latest - 1, down_progress)?;
         // One backup for the redo: the hook ran before the down.
         let mut up = self.clone().target(Some(latest));
         up.before_changes = None;
-        let applied = up.apply(conn)?;
+        let applied = up.apply_with(conn, up_progress)?;
         Ok((down, applied))
     }
 
