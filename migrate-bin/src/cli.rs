@@ -524,7 +524,9 @@ impl Failure {
 pub fn exit_code(error: &Error) -> u8 {
     match error {
         Error::BatchRolledBack { source } => exit_code(source),
-        Error::NotTransactional { .. } | Error::Irreversible { .. } => 2,
+        Error::NotTransactional { .. }
+        | Error::Irreversible { .. }
+        | Error::NoSuchVersion { .. } => 2,
         Error::Busy { .. } => 4,
         Error::Inconsistent { .. }
         | Error::UnexpectedTrackingTable { .. }

@@ -219,6 +219,18 @@ pub enum Error {
         version: i64,
     },
 
+    /// A version asked for (`baseline N`) that this build does not have.
+    #[error(
+        "version {version} is not in this build, which has versions 1 to {latest}; nothing was \
+         changed"
+    )]
+    NoSuchVersion {
+        /// The version asked for.
+        version: u32,
+        /// This build's latest version.
+        latest: u32,
+    },
+
     /// `baseline` on a database whose schema is not the one of the version.
     #[error(
         "the database's schema is not the schema of version {version}: {differences}; \
@@ -447,7 +459,7 @@ impl Error {
     /// CLI's JSON output): `busy`, `not_a_database`, `cannot_open`,
     /// `read_only`, `unexpected_tracking_table`, `inconsistent`,
     /// `migration_failed`, `transaction_control`, `foreign_key_violation`,
-    /// `in_transaction`, `already_tracked`, `baseline_mismatch`,
+    /// `in_transaction`, `already_tracked`, `baseline_mismatch`, `no_such_version`,
     /// `backup_failed`, `not_a_backup`, `not_transactional`,
     /// `function_not_registered`, `extension_load_failed`, `irreversible`,
     /// `down_failed`, `stored_down_missing`, `stored_down_modified` or
@@ -492,6 +504,7 @@ impl Error {
             Error::InTransaction => "in_transaction",
             Error::AlreadyTracked { .. } => "already_tracked",
             Error::BaselineMismatch { .. } => "baseline_mismatch",
+            Error::NoSuchVersion { .. } => "no_such_version",
             Error::BackupFailed(_) => "backup_failed",
             Error::NotABackup { .. } => "not_a_backup",
             Error::ForeignBackup { .. } => "foreign_backup",

@@ -460,6 +460,7 @@ impl Migrations {
     /// # }
     /// ```
     pub fn baseline(&self, conn: &mut Connection, version: u32, force: bool) -> Result<(), Error> {
+        self.migrator().known_version(version)?;
         if !force {
             let differences = self.schema_differences(conn, version)?;
             if !differences.is_empty() {

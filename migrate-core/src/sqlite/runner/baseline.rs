@@ -34,10 +34,17 @@ impl<'m> Migrator<'m> {
     ///
     /// let err = migrator.baseline(&mut conn, 1).unwrap_err();
     /// assert!(matches!(err, Error::AlreadyTracked { version: 2 }));
+    ///
+    /// // A version this build does not have is refused.
+    /// let mut other = Connection::open_in_memory()?;
+    /// let err = migrator.baseline(&mut other, 3).unwrap_err();
+    /// assert!(matches!(err, Error::NoSuchVersion { version: 3, latest: 2 }));
+    /// assert_eq!(migrator.current_version(&other)?, 0);
     /// # Ok(())
     /// # }
     /// ```
     pub fn baseline(&self, conn: &mut Connection, version: u32) -> Result<(), Error> {
+        self.known_version(version)?;
         // Its own wait for the lock, not the connection's (rusqlite's 5 s).
         conn.busy_timeout(self.busy_timeout)
             .map_err(|e| self.classify(e))?;
@@ -72,6 +79,15 @@ impl<'m> Migrator<'m> {
             .map_err(|e| self.reclassify(e))?;
         }
         tx.commit().map_err(|e| self.classify(e))?;
+        Ok(())
+    }
+
+    /// Refuses a version this build does not have ([`Error::NoSuchVersion`]).
+    pub(crate) fn known_version(&self, version: u32) -> Result<(), Error> {
+        let latest = self.migrations.last().map_or(0, crate::Migration::version);
+        if version == 0 || version > latest {
+            return Err(Error::NoSuchVersion { version, latest });
+        }
         Ok(())
     }
 }
