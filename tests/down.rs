@@ -171,7 +171,8 @@ fn down_asks_on_a_terminal_and_refuses_without_one_unless_yes() {
     );
     // The plan was shown before the question.
     assert!(
-        run.stdout.contains("is at version 6; rolling back to version 5:"),
+        run.stdout
+            .contains("is at version 6; rolling back to version 5:"),
         "{run}"
     );
     assert!(
@@ -321,6 +322,7 @@ fn a_process_killed_during_a_down_leaves_a_consistent_database_and_a_retry_finis
              SELECT 'ann', 'post ' || i, 'some words here ' || i, 's' || i, 4 FROM n",
         )
         .expect("many posts");
+    let mut interrupted = 0;
     for delay_ms in [5, 40, 120] {
         migrate(DOWN, &db, &["apply", "--no-backup"]).expect_success();
         let mut child = command(DOWN)
@@ -350,9 +352,14 @@ fn a_process_killed_during_a_down_leaves_a_consistent_database_and_a_retry_finis
             "at {at}: {columns:?}"
         );
         assert_eq!(count(&db, "SELECT count(*) FROM posts"), 200_003);
+        if at > 2 {
+            interrupted += 1;
+        }
         migrate(DOWN, &db, &["down", "--to", "2", "--yes", "--no-backup"]).expect_success();
         assert_eq!(versions(&db), [1, 2]);
     }
+    // The kills did land before the down finished (else this tested nothing).
+    assert!(interrupted > 0, "every down finished before its kill");
 }
 
 #[test]
