@@ -1048,3 +1048,51 @@ fn down_is_read_like_sql_and_checked_like_it() {
     );
     assert_one_error(&placeholder, "5:8", &["still holds the placeholder"]);
 }
+
+#[test]
+fn loses_and_down_loses_name_tables_and_columns() {
+    let text = toml(&[
+        "[[migration]]",
+        "version = 1",
+        "description = \"Create users table\"",
+        "sql = \"CREATE TABLE users (id TEXT, legacy_score INTEGER)\"",
+        "",
+        "[[migration]]",
+        "version = 2",
+        "description = \"Drop legacy score\"",
+        "sql = \"ALTER TABLE users DROP COLUMN legacy_score\"",
+        "loses = [\"users.legacy_score\", \"sessions\"]",
+    ]);
+    let manifest = parse(&text).unwrap();
+    let loses: Vec<&str> = manifest.migrations[1].loses().collect();
+    assert_eq!(loses, ["users.legacy_score", "sessions"]);
+    assert_eq!(
+        manifest.loses_locations[1],
+        [
+            Location {
+                line: 10,
+                column: 10
+            },
+            Location {
+                line: 10,
+                column: 32
+            }
+        ]
+    );
+    assert!(manifest.loses_locations[0].is_empty());
+
+    let bad = text.replace("\"sessions\"", "\"users.\"");
+    assert_one_error(
+        &bad,
+        "10:32",
+        &["`loses` entry \"users.\" of version 2 is not a table or a table.column"],
+    );
+    let twice = text.replace("\"sessions\"", "\"Users.legacy_score\"");
+    assert_one_error(&twice, "10:32", &["names \"Users.legacy_score\" twice"]);
+    let no_down = text.replace("loses = ", "down_loses = ");
+    assert_one_error(
+        &no_down,
+        "10:15",
+        &["version 2 declares `down_loses` but has no `down`"],
+    );
+}

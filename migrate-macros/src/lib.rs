@@ -238,10 +238,15 @@ fn generate(
             }
             None => quote! { ::core::option::Option::None },
         };
+        let cows = |items: Vec<&str>| {
+            quote! { &[#(::std::borrow::Cow::Borrowed(#items)),*] }
+        };
+        let loses = cows(m.loses().collect());
+        let down_loses = cows(m.down_loses().collect());
         quote! {
             #core::Migration::__embedded(
                 #version, #description, &#sql, #transaction, *#checksum, *#chain, #functions,
-                #down,
+                #down, #loses, #down_loses,
             )
         }
     });

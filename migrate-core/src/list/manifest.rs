@@ -50,6 +50,11 @@ pub struct Manifest {
     /// Where each `down` item came from, as `origins` for `sql`: empty for
     /// a migration without a down.
     pub down_origins: Vec<Vec<SqlOrigin>>,
+    /// Where each entry of each migration's `loses` is, parallel to
+    /// `migrations` and to [`Migration::loses`](crate::Migration::loses).
+    pub loses_locations: Vec<Vec<Location>>,
+    /// Where each entry of each migration's `down_loses` is.
+    pub down_loses_locations: Vec<Vec<Location>>,
     /// The `sql_file` and `down_file` paths read, as written, for build
     /// tools to track.
     pub sql_files: Vec<String>,
@@ -335,6 +340,8 @@ struct RawMigration {
     transaction: Option<bool>,
     down: Option<Spanned<RawSql>>,
     down_file: Option<Spanned<String>>,
+    loses: Option<Vec<Spanned<String>>>,
+    down_loses: Option<Vec<Spanned<String>>>,
 }
 
 /// `sql = "..."` or `sql = ["...", "..."]`.
@@ -535,6 +542,8 @@ pub fn parse_checked(
     let mut locations = Vec::with_capacity(raw.migration.len());
     let mut origins = Vec::with_capacity(raw.migration.len());
     let mut down_origins = Vec::with_capacity(raw.migration.len());
+    let mut loses_locations = Vec::with_capacity(raw.migration.len());
+    let mut down_loses_locations = Vec::with_capacity(raw.migration.len());
     let mut sql_files = Vec::new();
     for entry in &raw.migration {
         let m = entry.get_ref();
@@ -581,6 +590,7 @@ pub fn parse_checked(
         if m.transaction == Some(false) {
             migration = migration.without_transaction();
         }
+        let reversible = down.is_some();
         match down {
             Some((down, origin)) => {
                 migration = migration.with_down(down);
@@ -588,6 +598,34 @@ pub fn parse_checked(
             }
             None => down_origins.push(Vec::new()),
         }
+        let loses = check_losses(&mut problems, version, "loses", m.loses.as_deref());
+        let down_loses = check_losses(
+            &mut problems,
+            version,
+            "down_loses",
+            m.down_loses.as_deref(),
+        );
+        if let Some(first) = m.down_loses.as_ref().and_then(|d| d.first())
+            && !reversible
+        {
+            problems.push(
+                first.span(),
+                format!(
+                    "version {version} declares `down_loses` but has no `down`: add the down, \
+                     or remove `down_loses`"
+                ),
+            );
+        }
+        migration = migration
+            .losing(loses.iter().map(|(entry, _)| entry.clone()))
+            .down_losing(down_loses.iter().map(|(entry, _)| entry.clone()));
+        loses_locations.push(loses.iter().map(|(_, at)| lines.locate(at.start)).collect());
+        down_loses_locations.push(
+            down_loses
+                .iter()
+                .map(|(_, at)| lines.locate(at.start))
+                .collect(),
+        );
         list.push(migration);
         locations.push(lines.locate(entry.span().start));
         origins.push(origin);
@@ -604,6 +642,8 @@ pub fn parse_checked(
         locations,
         origins,
         down_origins,
+        loses_locations,
+        down_loses_locations,
         sql_files,
     })
 }
@@ -788,6 +828,44 @@ fn content_start(text: &str, span: Range<usize>, value: &str) -> Option<usize> {
 struct Problems<'a> {
     text: &'a str,
     list: Vec<Diagnostic>,
+}
+
+/// The entries of `loses` (or `down_loses`), each `table` or
+/// `table.column`, with where each is; a malformed or repeated entry is
+/// reported and left out.
+fn check_losses(
+    problems: &mut Problems<'_>,
+    version: i64,
+    key: &str,
+    entries: Option<&[Spanned<String>]>,
+) -> Vec<(String, Range<usize>)> {
+    let mut kept: Vec<(String, Range<usize>)> = Vec::new();
+    for entry in entries.unwrap_or_default() {
+        let text = entry.get_ref().trim();
+        let mut parts = text.split('.');
+        let well_formed = !text.is_empty()
+            && parts.clone().count() <= 2
+            && parts.all(|p| !p.trim().is_empty() && p.trim() == p);
+        if !well_formed {
+            problems.push(
+                entry.span(),
+                format!(
+                    "`{key}` entry {:?} of version {version} is not a table or a table.column: \
+                     write e.g. \"sessions\" (rows of sessions may go) or \
+                     \"users.legacy_score\" (that column may change or go)",
+                    entry.get_ref()
+                ),
+            );
+        } else if kept.iter().any(|(k, _)| k.eq_ignore_ascii_case(text)) {
+            problems.push(
+                entry.span(),
+                format!("`{key}` of version {version} names {text:?} twice: keep one"),
+            );
+        } else {
+            kept.push((text.to_owned(), entry.span()));
+        }
+    }
+    kept
 }
 
 /// Which SQL of a migration is being read: the up (`sql`, `sql_file`) or
@@ -1097,8 +1175,8 @@ fn toml_diagnostic(text: &str, error: &toml::de::Error) -> Diagnostic {
         extension_hint
     } else if message.starts_with("unknown field") {
         " (check the spelling: a migration takes `version`, `description`, `sql` or \
-         `sql_file`, `down` or `down_file`, and `transaction`; the file itself takes \
-         `database` and [[migration]] entries)"
+         `sql_file`, `down` or `down_file`, `transaction`, `loses` and `down_loses`; \
+         the file itself takes `database` and [[migration]] entries)"
     } else if message.starts_with("missing field") {
         " (every [[migration]] needs `version`, `description` and `sql`, or `sql_file` \
          naming a file of SQL)"

@@ -52,6 +52,11 @@ pub struct Migration {
     down: Option<Cow<'static, [Cow<'static, str>]>>,
     /// SHA-256 of the normalised down SQL, when there is one.
     down_checksum: Option<[u8; 32]>,
+    /// The data the migration declares it removes (`loses`): `table` or
+    /// `table.column` entries.
+    loses: Cow<'static, [Cow<'static, str>]>,
+    /// The data its down declares it removes (`down_loses`).
+    down_loses: Cow<'static, [Cow<'static, str>]>,
 }
 
 impl Migration {
@@ -101,7 +106,71 @@ impl Migration {
             functions: Cow::Borrowed(&[]),
             down: None,
             down_checksum: None,
+            loses: Cow::Borrowed(&[]),
+            down_loses: Cow::Borrowed(&[]),
         }
+    }
+
+    /// Declares the data this migration removes on purpose (`loses` in
+    /// `migrations.toml`): a `table.column` entry allows that column's
+    /// values to change or the column to disappear, a `table` entry allows
+    /// rows of that table to go, or the table itself. The build-time data
+    /// proof checks that nothing else is lost, and that each declared loss
+    /// happens; `apply` shows them before it runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::Migration;
+    ///
+    /// let m = Migration::new(9, "Drop legacy score", ["ALTER TABLE users DROP COLUMN legacy_score"])
+    ///     .losing(["users.legacy_score"]);
+    /// assert_eq!(m.loses().collect::<Vec<_>>(), ["users.legacy_score"]);
+    /// ```
+    #[must_use]
+    pub fn losing<I, S>(mut self, loses: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Cow<'static, str>>,
+    {
+        self.loses = loses.into_iter().map(Into::into).collect::<Vec<_>>().into();
+        self
+    }
+
+    /// Declares the data this migration's down removes on purpose
+    /// (`down_loses`), as [`Migration::losing`] does for the up: the down
+    /// of "add a column" drops that column's data by nature.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::Migration;
+    ///
+    /// let m = Migration::new(3, "Add nickname", ["ALTER TABLE users ADD COLUMN nick TEXT"])
+    ///     .with_down(["ALTER TABLE users DROP COLUMN nick"])
+    ///     .down_losing(["users.nick"]);
+    /// assert_eq!(m.down_loses().collect::<Vec<_>>(), ["users.nick"]);
+    /// ```
+    #[must_use]
+    pub fn down_losing<I, S>(mut self, loses: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Cow<'static, str>>,
+    {
+        self.down_loses = loses.into_iter().map(Into::into).collect::<Vec<_>>().into();
+        self
+    }
+
+    /// The data the migration declares it removes (see
+    /// [`Migration::losing`]), as written.
+    pub fn loses(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.loses.iter().map(|s| s.as_ref())
+    }
+
+    /// The data the migration's down declares it removes (see
+    /// [`Migration::down_losing`]), as written.
+    pub fn down_loses(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.down_loses.iter().map(|s| s.as_ref())
     }
 
     /// Gives this migration a down: the SQL that takes a database from this
@@ -160,6 +229,8 @@ impl Migration {
             functions: self.functions.clone(),
             down: None,
             down_checksum: None,
+            loses: self.down_loses.clone(),
+            down_loses: Cow::Borrowed(&[]),
         })
     }
 
@@ -221,6 +292,8 @@ impl Migration {
         chain: [u8; 32],
         functions: &'static [Function],
         down: Option<(&'static [Cow<'static, str>], [u8; 32])>,
+        loses: &'static [Cow<'static, str>],
+        down_loses: &'static [Cow<'static, str>],
     ) -> Self {
         let (down, down_checksum) = match down {
             Some((sql, checksum)) => (Some(Cow::Borrowed(sql)), Some(checksum)),
@@ -236,6 +309,8 @@ impl Migration {
             functions: Cow::Borrowed(functions),
             down,
             down_checksum,
+            loses: Cow::Borrowed(loses),
+            down_loses: Cow::Borrowed(down_loses),
         }
     }
 
