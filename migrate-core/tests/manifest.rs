@@ -274,7 +274,7 @@ fn number_inside_the_sql_list() {
         "4:20",
         &[
             "invalid type: integer `42`",
-            "`sql` a string or an array of strings",
+            "`sql` and `down` a string or an array of strings",
         ],
     );
 }
