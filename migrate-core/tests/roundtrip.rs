@@ -293,10 +293,7 @@ fn a_table_rebuild_and_its_inverse_keep_the_rows_through_the_renames() {
             "sql = [\"CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)\", \
              \"INSERT INTO users VALUES ('u1', 'Ann'), ('u2', 'Bo')\"]",
         ),
-        (
-            "Users have a name",
-            &format!("sql = {up}\ndown = {down}"),
-        ),
+        ("Users have a name", &format!("sql = {up}\ndown = {down}")),
     ]);
     let migrations = proven(&text);
     assert!(migrations[1].is_reversible());
