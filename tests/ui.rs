@@ -10,7 +10,9 @@
 //! the `.toml`) are copied along, from `tests/ui/sql/` to `ui/sql/`.
 //!
 //! Cases whose name starts with `pass` must build and run; the `sql_*` cases
-//! are the build-time proof rejecting SQL that SQLite refuses. Regenerate the
+//! are the build-time proof rejecting SQL that SQLite refuses, the `down_*`
+//! cases its round trip of a down rejecting one that SQLite refuses or that
+//! does not give back the previous version's schema and rows. Regenerate the
 //! expectations with `TRYBUILD=overwrite cargo test -p migrate-tests --test ui`,
 //! then read them.
 

@@ -4,19 +4,32 @@
 # builds a crate that embeds N generated migrations, then times a rebuild
 # after touching migrations.toml (dependencies already built), in the dev
 # and release profiles. Usage: migrate-core/benches/build_cost.sh [N...]
+#
+# With --reversible first, each N is measured twice on the reversible
+# workload: every migration with its down (which the proof runs after it,
+# then applies the migration again), and the same migrations without downs.
+# Usage: migrate-core/benches/build_cost.sh --reversible [N...]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work="$root/target/build-cost"
+workloads=(plain)
+if [ "${1:-}" = --reversible ]; then
+    workloads=(reversible reversible-without-downs)
+    shift
+fi
 counts=("${@:-1 100 1000 5000}")
 mkdir -p "$work"
 cargo build -q --release -p migrate-toml-core --example workload --manifest-path "$root/Cargo.toml"
 for n in ${counts[@]}; do
-    dir="$work/embed-$n"
+  for workload in "${workloads[@]}"; do
+    name="embed-$n"
+    [ "$workload" = plain ] || name="embed-$n-$workload"
+    dir="$work/$name"
     mkdir -p "$dir/src"
-    "$root/target/release/examples/workload" "$n" > "$dir/migrations.toml"
+    "$root/target/release/examples/workload" "$n" "$workload" > "$dir/migrations.toml"
     cat > "$dir/Cargo.toml" <<TOML
 [package]
-name = "embed-$n"
+name = "$name"
 version = "0.0.0"
 edition = "2024"
 publish = false
@@ -51,7 +64,10 @@ RS
         s2=$(date +%s.%N)
         CARGO_TARGET_DIR="$work/target" cargo build -q $flag --manifest-path "$dir/Cargo.toml"
         e2=$(date +%s.%N)
-        printf '%-6s %-8s rebuild after edit %6.2f s   no-op rebuild %5.2f s\n' \
-            "$n" "$profile" "$(awk "BEGIN{print $end - $start}")" "$(awk "BEGIN{print $e2 - $s2}")"
+        label=$n
+        [ "$workload" = plain ] || label="$n $workload"
+        printf '%-30s %-8s rebuild after edit %6.2f s   no-op rebuild %5.2f s\n' \
+            "$label" "$profile" "$(awk "BEGIN{print $end - $start}")" "$(awk "BEGIN{print $e2 - $s2}")"
     done
+  done
 done

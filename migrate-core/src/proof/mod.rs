@@ -1,4 +1,7 @@
 //! The proof: what runs at build time, on the bundled SQLite, before a list
-//! may be embedded ([`verify`]).
+//! may be embedded ([`verify`]), with the round trip of every down
+//! ([`roundtrip`]) and the rows it compares ([`rows`]).
 
+mod roundtrip;
+mod rows;
 pub mod verify;

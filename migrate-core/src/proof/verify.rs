@@ -3,17 +3,25 @@
 //! SQLite, foreign-key procedure and transaction rules) that applies it in
 //! production. A statement SQLite rejects becomes a build error that points
 //! into the file the user edits; the schema after each version becomes a
-//! fingerprint embedded beside the migrations.
+//! fingerprint embedded beside the migrations. A migration with a down is
+//! also taken back and applied again (the round trip, `roundtrip.rs`): its
+//! down must give the previous version's schema and rows.
 
 use std::collections::BTreeSet;
 
 use rusqlite::Connection;
 
+use super::roundtrip::{Start, Trip};
+use super::rows::Rows;
 use crate::error::sqlite_message;
+use crate::fkscope::{Writes, take_writes};
 use crate::functions::Calls;
-use crate::manifest::{Diagnostic, Location, Manifest, ManifestError};
+use crate::manifest::{Diagnostic, Location, Manifest, ManifestError, SqlOrigin};
 use crate::schema::{Fingerprint, Fingerprinter, Schema};
 use crate::{Error, Function, Migration, Migrations, Migrator};
+
+pub use super::roundtrip::Mismatch;
+pub use super::rows::RowDifference;
 
 /// What the proof produced: see [`prove`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,20 +36,51 @@ pub struct Proof {
     pub calls: Vec<Vec<String>>,
 }
 
-/// A migration SQLite rejected during the proof: see [`prove`].
+/// A migration SQLite rejected during the proof, or whose down does not
+/// take the database back to the previous version: see [`prove`].
 #[derive(Debug)]
 pub struct Rejection {
-    /// The version being applied when it failed (0: before any).
+    /// The version being applied, or taken back, when it failed (0: before
+    /// any).
     pub version: u32,
-    /// The runner's error, as it would have been at run time.
-    pub error: Error,
+    /// What failed.
+    pub failure: Failure,
     /// A suggestion when the error names something close to an existing
     /// table or column (`did you mean `users`?`).
     pub hint: Option<String>,
 }
 
+impl Rejection {
+    /// The runner's error, as it would have been at run time; `None` for a
+    /// down that ran but left another schema or other rows.
+    pub fn error(&self) -> Option<&Error> {
+        match &self.failure {
+            Failure::Up(e) | Failure::Down(e) | Failure::UpAgain(e) => Some(e),
+            Failure::NotReversed(_) => None,
+        }
+    }
+}
+
+/// What failed in the proof of one version.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Failure {
+    /// Applying the migration: the runner's error.
+    Up(Error),
+    /// Its down, run after it: the runner's error, [`Error::DownFailed`]
+    /// for the down's own statements and checks.
+    Down(Error),
+    /// Applying the migration again after its down.
+    UpAgain(Error),
+    /// The down ran, but the database is not what it should be.
+    NotReversed(Mismatch),
+}
+
 /// Applies `migrations` one version at a time to a fresh in-memory database
-/// and fingerprints the schema after each.
+/// and fingerprints the schema after each. After a migration with a down,
+/// runs the down and requires the previous version's schema and rows, then
+/// applies the migration again and requires its schema
+/// ([`Failure::Down`], [`Failure::NotReversed`], [`Failure::UpAgain`]).
 ///
 /// This is what `embed_migrations!` and [`Migrations::from_toml`] run; the
 /// fingerprints become [`Migrations::expected_schema`] and the schema
@@ -76,8 +115,23 @@ pub struct Rejection {
 /// let list = [users, Migration::new(2, "Index users", ["CREATE INDEX idx_users_id ON userz(id)"])];
 /// let rejection = prove(&list).unwrap_err();
 /// assert_eq!(rejection.version, 2);
-/// assert_eq!(rejection.error.code(), "migration_failed");
+/// assert_eq!(rejection.error().map(|e| e.code()), Some("migration_failed"));
 /// assert_eq!(rejection.hint.as_deref(), Some("did you mean `users`?"));
+///
+/// // A down that leaves the index its migration made.
+/// let users = Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT, name TEXT)"]);
+/// let list = [
+///     users.clone(),
+///     Migration::new(2, "Index users", ["CREATE INDEX i ON users(name)"]).with_down(["SELECT 1"]),
+/// ];
+/// let rejection = prove(&list).unwrap_err();
+/// assert_eq!(rejection.version, 2);
+/// assert!(matches!(
+///     rejection.failure,
+///     migrate_core::verify::Failure::NotReversed(migrate_core::verify::Mismatch::Schema(_))
+/// ));
+/// let list = [users, list[1].clone().with_down(["DROP INDEX i"])];
+/// assert_eq!(prove(&list).unwrap().fingerprints.len(), 2);
 /// ```
 pub fn prove(migrations: &[Migration]) -> Result<Proof, Box<Rejection>> {
     prove_with_functions(migrations, &[])
@@ -120,7 +174,7 @@ pub fn prove_with_functions(
         move |error: rusqlite::Error| {
             Box::new(Rejection {
                 version,
-                error: Error::Sqlite(error),
+                failure: Failure::Up(Error::Sqlite(error)),
                 hint: None,
             })
         }
@@ -131,22 +185,69 @@ pub fn prove_with_functions(
     let mut fingerprints = Vec::with_capacity(migrations.len());
     let mut calls = Vec::with_capacity(migrations.len());
     let mut fingerprinter = Fingerprinter::default();
+    // The rows are followed only from the version before the first down to
+    // the last down: a list without downs costs what it did before them.
+    let last_down = migrations.iter().rposition(Migration::is_reversible);
+    let mut rows: Option<Rows> = None;
+    let writes = Writes::default();
     for n in 1..=migrations.len() {
-        let migrator = Migrator::new(&migrations[..n]).noting_calls(Calls::clone(&noted));
+        let m = &migrations[n - 1];
+        let version = m.version();
+        let start = if m.is_reversible() {
+            if rows.is_none() {
+                rows = Some(Rows::read(&conn).map_err(plain(version))?);
+            }
+            Some(Start::read(&conn).map_err(plain(version))?)
+        } else {
+            None
+        };
+        let mut migrator = Migrator::new(&migrations[..n]).noting_calls(Calls::clone(&noted));
+        if rows.is_some() {
+            migrator = migrator.noting_writes(Writes::clone(&writes));
+        }
         let applied = migrator.apply(&mut conn);
         let called = declared_among(functions, &crate::functions::take(&noted));
         if let Err(error) = applied {
-            let hint = suggest_at_failure(&conn, &migrations[n - 1], &error, functions, &called);
-            let version = migrations[n - 1].version();
+            let hint = suggest_at_failure(&conn, m, &error, functions, &called);
             return Err(Box::new(Rejection {
                 version,
-                error,
+                failure: Failure::Up(error),
                 hint,
             }));
         }
         calls.push(called);
-        let version = migrations[n - 1].version();
         fingerprints.push(fingerprinter.fingerprint(&conn).map_err(plain(version))?);
+        if let Some(followed) = &mut rows {
+            let before = followed
+                .sync(&conn, take_writes(&writes))
+                .map_err(plain(version))?;
+            if let Some(start) = start {
+                let trip = Trip {
+                    conn: &mut conn,
+                    migrations: &migrations[..n],
+                    functions,
+                    fingerprinter: &mut fingerprinter,
+                    fingerprints: &fingerprints,
+                    rows: followed,
+                    writes: &writes,
+                };
+                let result = trip.run(&start, before);
+                // The down's calls, and the second up's, are not the
+                // version's: they were noted when it was first applied.
+                let called = declared_among(functions, &crate::functions::take(&noted));
+                if let Err(failure) = result {
+                    let hint = suggest_in_round_trip(&conn, m, &failure, functions, &called);
+                    return Err(Box::new(Rejection {
+                        version,
+                        failure,
+                        hint,
+                    }));
+                }
+            }
+        }
+        if last_down.is_some_and(|last| n > last) {
+            rows = None;
+        }
     }
     let latest = migrations.last().map_or(0, Migration::version);
     let schema = Schema::read(&conn).map_err(plain(latest))?;
@@ -155,6 +256,24 @@ pub fn prove_with_functions(
         schema,
         calls,
     })
+}
+
+/// [`suggest_at_failure`] for a round trip that failed in the down (among
+/// the down's statements) or in applying the migration again.
+fn suggest_in_round_trip(
+    conn: &Connection,
+    m: &Migration,
+    failure: &Failure,
+    functions: &[Function],
+    called: &[String],
+) -> Option<String> {
+    match failure {
+        Failure::Down(Error::DownFailed { source, .. }) => {
+            suggest_at_failure(conn, &m.down_step()?, source, functions, called)
+        }
+        Failure::UpAgain(error) => suggest_at_failure(conn, m, error, functions, called),
+        _ => None,
+    }
 }
 
 /// The names, as declared, of the declared functions among `noted` (the
@@ -257,32 +376,108 @@ impl Migrations {
 }
 
 fn diagnose(manifest: &Manifest, text: &str, rejection: &Rejection) -> Diagnostic {
-    let at_entry = |version: u32, message: String| Diagnostic {
-        span: 0..0,
-        location: usize::try_from(version)
-            .ok()
-            .and_then(|v| manifest.locations.get(v.checked_sub(1)?))
-            .copied()
-            .unwrap_or(Location { line: 1, column: 1 }),
-        message,
-        file: None,
-    };
-    let named = |version: u32| {
-        manifest
+    let version = rejection.version;
+    let hint = rejection.hint.as_deref();
+    match &rejection.failure {
+        Failure::Up(error) => diagnose_error(manifest, text, Side::Up, version, error, hint),
+        Failure::UpAgain(error) => {
+            diagnose_error(manifest, text, Side::UpAgain, version, error, hint)
+        }
+        // The down's own error, located among the down's statements.
+        Failure::Down(Error::DownFailed { source, .. }) => {
+            diagnose_error(manifest, text, Side::Down, version, source, hint)
+        }
+        Failure::Down(error) => diagnose_error(manifest, text, Side::Down, version, error, hint),
+        Failure::NotReversed(mismatch) => {
+            super::roundtrip::diagnose(manifest, text, version, mismatch)
+        }
+    }
+}
+
+/// Which SQL of a migration the proof was running when it failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Side {
+    /// Its `sql`, the first time.
+    Up,
+    /// Its `down`, right after.
+    Down,
+    /// Its `sql` again, after the down.
+    UpAgain,
+}
+
+impl Side {
+    /// Where each item of each migration's SQL on this side came from.
+    fn origins(self, manifest: &Manifest) -> &[Vec<SqlOrigin>] {
+        match self {
+            Side::Up | Side::UpAgain => &manifest.origins,
+            Side::Down => &manifest.down_origins,
+        }
+    }
+
+    /// Item `item` of `m`'s SQL on this side.
+    fn item(self, m: &Migration, item: usize) -> Option<&str> {
+        match self {
+            Side::Up | Side::UpAgain => m.sql().nth(item),
+            Side::Down => m.down()?.nth(item),
+        }
+    }
+
+    /// How a message names what ran: `version 3 ("Seed settings")`, `down
+    /// of version 3 (…)`, `version 3 (…) applied again after its down`.
+    fn name(self, manifest: &Manifest, version: u32) -> String {
+        let description = manifest
             .migrations
             .get(version)
-            .map(|m| format!("version {version} ({:?})", m.description()))
-            .unwrap_or_else(|| format!("version {version}"))
+            .map(|m| format!(" ({:?})", m.description()))
+            .unwrap_or_default();
+        match self {
+            Side::Up => format!("version {version}{description}"),
+            Side::Down => format!("down of version {version}{description}"),
+            Side::UpAgain => format!("version {version}{description} applied again after its down"),
+        }
+    }
+}
+
+/// The diagnostic for a runner error met running one side of `version`:
+/// at the statement in the file the user edits, or at the migration's entry
+/// (its `down`, for the down) when the statement cannot be located.
+fn diagnose_error(
+    manifest: &Manifest,
+    text: &str,
+    side: Side,
+    version: u32,
+    error: &Error,
+    hint: Option<&str>,
+) -> Diagnostic {
+    let at_entry = |version: u32, message: String| {
+        let down = (side == Side::Down)
+            .then(|| at_statement(manifest, text, Side::Down, version, 0, 0))
+            .flatten();
+        if let Some((file, location, span)) = down {
+            return Diagnostic {
+                span,
+                location,
+                message,
+                file,
+            };
+        }
+        Diagnostic {
+            span: 0..0,
+            location: usize::try_from(version)
+                .ok()
+                .and_then(|v| manifest.locations.get(v.checked_sub(1)?))
+                .copied()
+                .unwrap_or(Location { line: 1, column: 1 }),
+            message,
+            file: None,
+        }
     };
-    let hint = rejection
-        .hint
-        .as_deref()
-        .map(|h| format!("; {h}"))
-        .unwrap_or_default();
+    let named = |version: u32| side.name(manifest, version);
+    let hint = hint.map(|h| format!("; {h}")).unwrap_or_default();
     // At the statement in the file the user edits, or at the entry when the
     // statement cannot be located.
     let at = |version: u32, item: usize, offset: usize, message: String| match at_statement(
-        manifest, text, version, item, offset,
+        manifest, text, side, version, item, offset,
     ) {
         Some((file, location, span)) => Diagnostic {
             span,
@@ -292,7 +487,17 @@ fn diagnose(manifest: &Manifest, text: &str, rejection: &Rejection) -> Diagnosti
         },
         None => at_entry(version, message),
     };
-    match &rejection.error {
+    let (what, ends) = match side {
+        Side::Down => (
+            "a down",
+            "remove it (a down always runs in one transaction and commits as a whole)",
+        ),
+        Side::Up | Side::UpAgain => (
+            "a migration",
+            "remove it (each migration already commits as a whole), or set transaction = false",
+        ),
+    };
+    match error {
         Error::MigrationFailed {
             version,
             statement,
@@ -305,7 +510,7 @@ fn diagnose(manifest: &Manifest, text: &str, rejection: &Rejection) -> Diagnosti
         } => {
             let within = error_offset
                 .zip(manifest.migrations.get(*version))
-                .and_then(|(at, m)| m.sql().nth(*item).map(|s| (at, s)))
+                .and_then(|(at, m)| side.item(m, *item).map(|s| (at, s)))
                 .map(|(at, s)| line_within(s, *offset, at))
                 .filter(|&line| line > 1)
                 .map(|line| format!(" (line {line} of the statement)"))
@@ -325,10 +530,13 @@ fn diagnose(manifest: &Manifest, text: &str, rejection: &Rejection) -> Diagnosti
             offset,
             ..
         } => {
+            let runs_in = match side {
+                Side::Down => "the down",
+                Side::Up | Side::UpAgain => "the migration",
+            };
             let message = format!(
-                "{} statement {statement} `{sql}` would end the transaction the migration runs \
-                 in: remove it (each migration already commits as a whole), or set \
-                 transaction = false",
+                "{} statement {statement} `{sql}` would end the transaction {runs_in} runs in: \
+                 {ends}",
                 named(*version)
             );
             at(*version, *item, *offset, message)
@@ -342,27 +550,25 @@ fn diagnose(manifest: &Manifest, text: &str, rejection: &Rejection) -> Diagnosti
             *version,
             format!(
                 "{} leaves {count} foreign-key violation(s) on the build's database, e.g. \
-                 {examples}: a migration must leave every foreign key satisfied (copy or fix \
+                 {examples}: {what} must leave every foreign key satisfied (copy or fix \
                  the parent rows, or delete the orphans on purpose)",
                 named(*version)
             ),
         ),
         // SQLite failed outside the migration's statements, e.g. in
         // PRAGMA foreign_key_check, after the migration at fault.
-        other if rejection.version > 0 => {
+        other if version > 0 => {
             let why = if other.to_string().starts_with("foreign key mismatch") {
                 ": the columns a foreign key references must exist in the parent table and \
                  be its PRIMARY KEY or have a UNIQUE constraint or index"
             } else {
                 ""
             };
-            at_entry(
-                rejection.version,
-                format!(
-                    "{} cannot be applied to SQLite: {other}{why}",
-                    named(rejection.version)
-                ),
-            )
+            let verb = match side {
+                Side::Down => "cannot be run on SQLite",
+                Side::Up | Side::UpAgain => "cannot be applied to SQLite",
+            };
+            at_entry(version, format!("{} {verb}: {other}{why}", named(version)))
         }
         other => at_entry(
             manifest.migrations.latest_version(),
@@ -371,22 +577,24 @@ fn diagnose(manifest: &Manifest, text: &str, rejection: &Rejection) -> Diagnosti
     }
 }
 
-/// Where byte `offset` of item `item` of `version` is, in the file the user
-/// edits: (sql_file or None for migrations.toml, location, span in the toml).
-fn at_statement(
+/// Where byte `offset` of item `item` of `side` of `version` is, in the
+/// file the user edits: (sql_file or down_file, or None for
+/// migrations.toml; location; span in the toml).
+pub(super) fn at_statement(
     manifest: &Manifest,
     text: &str,
+    side: Side,
     version: u32,
     item: usize,
     offset: usize,
 ) -> Option<(Option<String>, Location, std::ops::Range<usize>)> {
     let index = usize::try_from(version).ok()?.checked_sub(1)?;
-    let origin = manifest.origins.get(index)?.get(item)?;
-    let sql = manifest.migrations.get(version)?.sql().nth(item)?;
+    let origin = side.origins(manifest).get(index)?.get(item)?;
+    let sql = side.item(manifest.migrations.get(version)?, item)?;
     let (file, location) = origin.locate(text, sql, offset);
     let span = match origin {
-        crate::manifest::SqlOrigin::Toml { span, .. } => span.clone(),
-        crate::manifest::SqlOrigin::File { .. } => 0..0,
+        SqlOrigin::Toml { span, .. } => span.clone(),
+        SqlOrigin::File { .. } => 0..0,
     };
     Some((file.map(str::to_owned), location, span))
 }
@@ -619,7 +827,13 @@ fn suggest(conn: &Connection, error: &Error) -> Option<String> {
     } else {
         return None;
     };
-    let wanted = wanted.rsplit('.').next().unwrap_or(wanted).trim();
+    // `no such column: "nik"`, as ALTER TABLE … DROP COLUMN says it.
+    let wanted = wanted
+        .rsplit('.')
+        .next()
+        .unwrap_or(wanted)
+        .trim()
+        .trim_matches('"');
     let limit = (wanted.chars().count() / 3).max(1);
     candidates
         .iter()

@@ -15,7 +15,7 @@ use rusqlite::Connection;
 
 use crate::schema::{Schema, SchemaObject, normalize_sql};
 use crate::sql::one_line;
-use crate::{Error, Migrations, Migrator, Problem, Status};
+use crate::{Error, Function, Migration, Migrations, Migrator, Problem, Status};
 
 /// One way a live schema differs from the schema of its version.
 ///
@@ -394,12 +394,7 @@ impl Migrations {
         let upto = usize::try_from(version)
             .unwrap_or(usize::MAX)
             .min(self.len());
-        let mut expected_db = Connection::open_in_memory()?;
-        // The build's stand-ins for declared functions, as in its proof.
-        crate::functions::register_stand_ins(&expected_db, self.functions(), None)?;
-        Migrator::new(&self[..upto]).apply(&mut expected_db)?;
-        let expected = Schema::read(&expected_db)?;
-        compare(&expected_db, &expected, conn, &live)
+        differences_from(&self[..upto], self.functions(), conn, &live)
     }
 
     /// Records versions 1..=`version` as applied without running them, for
@@ -483,6 +478,25 @@ impl Migrations {
         }
         self.migrator().baseline(conn, version)
     }
+}
+
+/// How the schema of `conn` (`live`, read from it) differs from the one
+/// `migrations` make, applied in order to an in-memory database with the
+/// build's stand-ins for the declared `functions`, as in its proof; empty
+/// when they agree. The drift check and the proof's round trip of a down
+/// (whose schema must be the previous version's) say what differs in the
+/// same terms.
+pub(crate) fn differences_from(
+    migrations: &[Migration],
+    functions: &[Function],
+    conn: &Connection,
+    live: &Schema,
+) -> Result<Vec<Difference>, Error> {
+    let mut expected_db = Connection::open_in_memory()?;
+    crate::functions::register_stand_ins(&expected_db, functions, None)?;
+    Migrator::new(migrations).apply(&mut expected_db)?;
+    let expected = Schema::read(&expected_db)?;
+    compare(&expected_db, &expected, conn, live)
 }
 
 fn compare(

@@ -48,6 +48,27 @@ pub(crate) struct Written {
     pub everything: bool,
 }
 
+/// Every table a run's migrations wrote, created, altered or dropped (by
+/// lower-case name), for the build-time proof, which keeps a copy of the
+/// rows of each table and must know which to read again after a step
+/// rather than read them all.
+#[derive(Debug, Default)]
+pub(crate) struct Touched {
+    /// The tables, lower-case.
+    pub tables: BTreeSet<String>,
+    /// Something the authorizer cannot name tables for (a PRAGMA, ATTACH):
+    /// any table may have changed.
+    pub everything: bool,
+}
+
+/// Where [`Scope`] collects [`Touched`] (see [`Scope::install`]).
+pub(crate) type Writes = Arc<Mutex<Touched>>;
+
+/// Takes what was noted in `writes` so far, leaving it empty.
+pub(crate) fn take_writes(writes: &Writes) -> Touched {
+    std::mem::take(&mut *lock(writes))
+}
+
 /// The authorizer's record, shared with the callback SQLite calls.
 #[derive(Debug, Default)]
 struct Watch {
@@ -77,14 +98,21 @@ struct Statement {
 pub(crate) struct Scope {
     watch: Arc<Watch>,
     graph: RefCell<Option<Graph>>,
+    /// Where to add what each migration wrote, when asked.
+    writes: Option<Writes>,
 }
 
 impl Scope {
     /// Installs the authorizer on `conn`; remove it with [`Scope::remove`].
     /// It replaces any authorizer the caller had set, for the duration.
     /// With `calls`, it also notes there every function the migrations'
-    /// statements call (the build-time proof's record of them).
-    pub fn install(conn: &mut Connection, calls: Option<Calls>) -> rusqlite::Result<Scope> {
+    /// statements call (the build-time proof's record of them), and with
+    /// `writes`, every table they wrote.
+    pub fn install(
+        conn: &mut Connection,
+        calls: Option<Calls>,
+        writes: Option<Writes>,
+    ) -> rusqlite::Result<Scope> {
         let watch = Arc::new(Watch::default());
         let seen = Arc::clone(&watch);
         conn.authorizer(Some(move |ctx: AuthContext<'_>| {
@@ -127,6 +155,7 @@ impl Scope {
         Ok(Scope {
             watch,
             graph: RefCell::new(None),
+            writes,
         })
     }
 
@@ -187,6 +216,20 @@ impl Scope {
             w.parent.insert(table);
         }
         w.reshaped.extend(statement.reshaping);
+        if let Some(writes) = &self.writes {
+            let mut touched = lock(writes);
+            touched.everything |= w.everything;
+            for set in [
+                &w.child,
+                &w.parent,
+                &w.inserted,
+                &w.dropped,
+                &w.created,
+                &w.altered,
+            ] {
+                touched.tables.extend(set.iter().cloned());
+            }
+        }
         w
     }
 

@@ -292,6 +292,12 @@ impl fmt::Debug for Fingerprint {
 /// that layout and comments do not change a fingerprint (a table made by
 /// hand as `t(x INT,y INT)` is the same as `t ( x INT, y INT )`).
 ///
+/// A name that needs no quotes loses them: SQLite writes the new name of a
+/// renamed table quoted (`ALTER TABLE users_new RENAME TO users` stores
+/// `CREATE TABLE "users" (…)`, and rewrites the indexes, triggers and views
+/// that name it the same way), so a table rebuilt by a migration and
+/// rebuilt back by its down is the same table as the one first created.
+///
 /// # Examples
 ///
 /// ```
@@ -306,6 +312,10 @@ impl fmt::Debug for Fingerprint {
 /// // Spacing around parentheses and commas does not count; words do.
 /// assert_eq!(normalize_sql("CREATE TABLE t (x)"), normalize_sql("CREATE TABLE t( x )"));
 /// assert_ne!(normalize_sql("CREATE TABLE t (x)"), normalize_sql("CREATE TABLE t (x INT)"));
+/// // A name quoted without need is the same name.
+/// assert_eq!(normalize_sql("CREATE TABLE \"users\" (id)"), "CREATE TABLE users(id)");
+/// assert_eq!(normalize_sql("CREATE INDEX i ON `users`([id])"), "CREATE INDEX i ON users(id)");
+/// assert_eq!(normalize_sql("CREATE TABLE \"a\"\"b\" (x)"), "CREATE TABLE \"a\"\"b\"(x)");
 /// ```
 pub fn normalize_sql(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
@@ -335,22 +345,57 @@ pub fn normalize_sql(sql: &str) -> String {
                 out.push(' ');
             }
             pending_space = false;
-            out.push(c);
-            if let Some(close) = match c {
+            match match c {
                 '\'' | '"' | '`' => Some(c),
                 '[' => Some(']'),
                 _ => None,
             } {
-                for d in chars.by_ref() {
-                    out.push(d);
-                    if d == close {
-                        break;
-                    }
-                }
+                Some(close) => quoted(&mut out, c, close, &mut chars),
+                None => out.push(c),
             }
         }
     }
     out
+}
+
+/// Copies the quoted text that `open` starts, up to its `close` (a doubled
+/// quote inside is the quote itself), to `out`: without the quotes when it
+/// is a name that needs none (letters, digits and `_`, not starting with a
+/// digit), as is otherwise; a string literal (`'…'`) always as is.
+fn quoted(
+    out: &mut String,
+    open: char,
+    close: char,
+    chars: &mut std::iter::Peekable<std::str::Chars<'_>>,
+) {
+    let mut body = String::new();
+    let mut closed = false;
+    while let Some(d) = chars.next() {
+        if d == close {
+            if close != ']' && chars.peek() == Some(&close) {
+                chars.next();
+                body.push(d);
+                body.push(d);
+                continue;
+            }
+            closed = true;
+            break;
+        }
+        body.push(d);
+    }
+    let bare = open != '\''
+        && closed
+        && body.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && body.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if bare {
+        out.push_str(&body);
+    } else {
+        out.push(open);
+        out.push_str(&body);
+        if closed {
+            out.push(close);
+        }
+    }
 }
 
 #[cfg(test)]

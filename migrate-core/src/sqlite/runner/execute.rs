@@ -228,7 +228,7 @@ impl<'m> Migrator<'m> {
             conn.pragma_update(None, "foreign_keys", false)
                 .map_err(|e| interrupted(self.classify(e), None))?;
         }
-        let result = match Scope::install(conn, self.calls.clone()) {
+        let result = match Scope::install(conn, self.calls.clone(), self.writes.clone()) {
             Ok(scope) => {
                 let result = work(conn, &scope);
                 Scope::remove(conn);

@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
+use crate::fkscope::Writes;
 use crate::functions::Calls;
 use crate::{Error, Migration};
 
@@ -91,6 +92,8 @@ pub struct Migrator<'m> {
     extensions: Vec<std::path::PathBuf>,
     /// Where the build-time proof collects the functions the statements call.
     calls: Option<Calls>,
+    /// Where the build-time proof collects the tables the statements write.
+    writes: Option<Writes>,
     /// Run once per apply that has work, under the write lock, before the
     /// first migration.
     before_changes: Option<BeforeChanges<'m>>,
@@ -149,6 +152,7 @@ impl<'m> Migrator<'m> {
             #[cfg(feature = "load_extension")]
             extensions: Vec::new(),
             calls: None,
+            writes: None,
             before_changes: None,
         }
     }
@@ -447,6 +451,14 @@ impl<'m> Migrator<'m> {
     /// build-time proof).
     pub(crate) fn noting_calls(mut self, calls: Calls) -> Self {
         self.calls = Some(calls);
+        self
+    }
+
+    /// Notes in `writes` every table the migrations' statements write,
+    /// create, alter or drop (the build-time proof, which follows the rows
+    /// of the tables a migration and its down change).
+    pub(crate) fn noting_writes(mut self, writes: Writes) -> Self {
+        self.writes = Some(writes);
         self
     }
 

@@ -1,0 +1,3 @@
+migrate_macros::embed_migrations!("ui/down_column_not_restored.toml");
+
+fn main() {}

@@ -1,0 +1,3 @@
+migrate_macros::embed_migrations!("ui/down_file_error.toml");
+
+fn main() {}
