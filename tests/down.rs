@@ -525,3 +525,17 @@ fn without_stored_downs_the_older_build_refuses_as_before() {
     );
     assert_eq!(bytes(&db), before);
 }
+
+#[test]
+fn redo_is_refused_on_a_database_ahead_of_the_build_before_anything_runs() {
+    let (_dir, db) = migrated_by_the_newer_build();
+    let before = bytes(&db);
+    let run = migrate(DOWN_OLD, &db, &["redo", "--yes"]);
+    run.expect_error(
+        3,
+        &db,
+        &["the database records version 4", "nothing was changed"],
+    );
+    assert_eq!(run.stdout, "", "nothing shown or asked: {run}");
+    assert_eq!(bytes(&db), before);
+}

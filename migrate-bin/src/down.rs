@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use migrate_core::rusqlite::Connection;
-use migrate_core::{Migrations, Migrator};
+use migrate_core::{DownPlan, DownSource, Error, Migrations, Migrator};
 
 use crate::cli::{BackupArgs, Failure, confirm, opening, with_backup};
 use crate::output;
@@ -43,20 +43,12 @@ pub(crate) fn down(
     migrator: &Migrator<'_>,
     timeout: Duration,
 ) -> Result<u8, Failure> {
-    let Some(mut conn) = open_existing(path, migrator)? else {
-        output::nothing_to_roll_back(path, 0);
+    // Default: the version before the latest.
+    let target = |version: i64| args.to.unwrap_or(u32::try_from(version - 1).unwrap_or(0));
+    let Some((mut conn, plan)) = plan(path, migrator, target)? else {
         return Ok(0);
     };
-    let version = migrator.current_version(&conn)?;
-    let to = match args.to {
-        Some(to) => to,
-        None => u32::try_from(version - 1).unwrap_or(0),
-    };
-    let plan = migrator.down_plan(&conn, to)?;
-    if plan.steps.is_empty() {
-        output::nothing_to_roll_back(path, plan.from);
-        return Ok(0);
-    }
+    let to = plan.to;
     if args.dry_run {
         let trials = migrator.trial_down(&mut conn, to)?;
         let failed = output::down_trials(path, &plan, &trials);
@@ -84,16 +76,20 @@ pub(crate) fn redo(
     migrator: &Migrator<'_>,
     timeout: Duration,
 ) -> Result<u8, Failure> {
-    let Some(mut conn) = open_existing(path, migrator)? else {
-        output::nothing_to_roll_back(path, 0);
+    let Some((mut conn, plan)) = plan(path, migrator, |v| u32::try_from(v - 1).unwrap_or(0))?
+    else {
         return Ok(0);
     };
-    let latest = u32::try_from(migrator.current_version(&conn)?).unwrap_or(0);
-    if latest == 0 {
-        output::nothing_to_roll_back(path, 0);
-        return Ok(0);
+    let latest = plan.to + 1;
+    if plan.steps.iter().any(|s| s.source == DownSource::Database) {
+        // Ahead of this build: it could roll back, but not apply again.
+        return Err(migrator
+            .status(&conn)
+            .map(|s| Error::Inconsistent {
+                problems: s.problems,
+            })?
+            .into());
     }
-    let plan = migrator.down_plan(&conn, latest - 1)?;
     output::down_plan(path, &plan);
     confirm(
         args.yes,
@@ -103,7 +99,6 @@ pub(crate) fn redo(
             path.display()
         ),
     )?;
-    let migrator = with_backup(migrator.clone(), &args.backup, path, migrations, timeout)?;
     let (down, up) = with_backup(migrator.clone(), &args.backup, path, migrations, timeout)?
         .redo_with(&mut conn, output::rolling_back, output::progress)?;
     output::redone(path, &down, &up);
@@ -111,13 +106,26 @@ pub(crate) fn redo(
 }
 
 /// The database at `path`, prepared for the migrator (extensions and
-/// functions); `None` when there is no file: a mistyped path is not
-/// created, and nothing is recorded there to roll back.
-fn open_existing(path: &Path, migrator: &Migrator<'_>) -> Result<Option<Connection>, Failure> {
+/// functions), and what rolling it back to `to(its version)` would run;
+/// `None`, said, when there is nothing to roll back: no file (a mistyped
+/// path is not created), or nothing above the target. A refusal (no down,
+/// a stored down changed) comes before anything is asked or run.
+fn plan(
+    path: &Path,
+    migrator: &Migrator<'_>,
+    to: impl FnOnce(i64) -> u32,
+) -> Result<Option<(Connection, DownPlan)>, Failure> {
     if !path.exists() {
+        output::nothing_to_roll_back(path, 0);
         return Ok(None);
     }
     let conn = Connection::open(path).map_err(opening)?;
     migrator.prepare(&conn)?;
-    Ok(Some(conn))
+    let version = migrator.current_version(&conn)?;
+    let plan = migrator.down_plan(&conn, to(version))?;
+    if plan.steps.is_empty() {
+        output::nothing_to_roll_back(path, plan.from);
+        return Ok(None);
+    }
+    Ok(Some((conn, plan)))
 }
