@@ -16,6 +16,8 @@ mod baseline;
 mod connection;
 mod down;
 mod execute;
+mod plan;
+mod redo;
 mod repair;
 mod state;
 mod trial;
@@ -32,7 +34,8 @@ use crate::functions::Calls;
 use crate::{Error, Migration};
 
 pub use apply::{ApplyReport, Progress};
-pub use down::{DownPlan, DownReport, DownSource, DownStep};
+pub use down::DownReport;
+pub use plan::{DownPlan, DownSource, DownStep};
 pub use state::{Problem, Status};
 pub use trial::Trial;
 
