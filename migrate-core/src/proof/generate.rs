@@ -1516,3 +1516,535 @@ fn insert(conn: &Connection, verb: &str, plan: &Plan, values: &[Cand]) -> rusqli
     stmt.execute(params_from_iter(bound))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One of each kind of table the generator must handle.
+    const SCHEMA: &str = "
+        CREATE TABLE plain (a, b TEXT, c INTEGER, d REAL, e BLOB, f NUMERIC, g VARCHAR(20),
+            h DOUBLE PRECISION, age_range TEXT, email TEXT, created_at TEXT);
+        CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT UNIQUE,
+            nick TEXT);
+        CREATE UNIQUE INDEX users_nick ON users (nick);
+        CREATE TABLE pairs (x INTEGER, y TEXT, note TEXT, PRIMARY KEY (x, y));
+        CREATE TABLE kv (k TEXT PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;
+        CREATE TABLE defaults (id INTEGER PRIMARY KEY, status TEXT NOT NULL DEFAULT 'new',
+            n INTEGER DEFAULT 7, at TEXT DEFAULT CURRENT_TIMESTAMP, required TEXT NOT NULL);
+        CREATE TABLE checks (id INTEGER PRIMARY KEY, x INTEGER NOT NULL CHECK (x > 0),
+            status TEXT NOT NULL CHECK (status IN ('a', 'b')),
+            code TEXT CHECK (length(code) = 3));
+        CREATE TABLE docs (id INTEGER PRIMARY KEY, doc TEXT NOT NULL CHECK (json_valid(doc)));
+        CREATE TABLE parent (id INTEGER PRIMARY KEY, title TEXT);
+        CREATE TABLE child (id INTEGER PRIMARY KEY,
+            parent_id INTEGER NOT NULL REFERENCES parent (id) ON DELETE CASCADE,
+            other_parent INTEGER REFERENCES parent, label TEXT);
+        CREATE TABLE grandchild (a INTEGER, b INTEGER, child_id INTEGER REFERENCES child (id),
+            PRIMARY KEY (a, b));
+        CREATE TABLE pair_refs (id INTEGER PRIMARY KEY, px INTEGER NOT NULL, py TEXT NOT NULL,
+            FOREIGN KEY (px, py) REFERENCES pairs (x, y));
+        CREATE TABLE tree (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES tree (id),
+            name TEXT);
+        CREATE TABLE chain (id TEXT PRIMARY KEY NOT NULL,
+            prev TEXT NOT NULL REFERENCES chain (id));
+        CREATE TABLE gen (a INTEGER, b INTEGER, v INTEGER GENERATED ALWAYS AS (a + 1) VIRTUAL,
+            s TEXT GENERATED ALWAYS AS (b || 'x') STORED);
+        CREATE VIRTUAL TABLE search USING fts5 (title, body);
+        CREATE TABLE strict_t (i INT, r REAL, t TEXT, b BLOB, a ANY) STRICT;
+        CREATE TABLE cyc_a (id INTEGER PRIMARY KEY, b_id INTEGER NOT NULL REFERENCES cyc_b (id));
+        CREATE TABLE cyc_b (id INTEGER PRIMARY KEY, a_id INTEGER NOT NULL REFERENCES cyc_a (id));
+        CREATE TABLE on_cyc (id INTEGER PRIMARY KEY, a_id INTEGER NOT NULL REFERENCES cyc_a (id));
+        CREATE TABLE soft_a (id INTEGER PRIMARY KEY, b_id INTEGER REFERENCES soft_b (id));
+        CREATE TABLE soft_b (id INTEGER PRIMARY KEY, a_id INTEGER NOT NULL REFERENCES soft_a (id));
+        CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY);
+    ";
+
+    const REPORTED: &[&str] = &["cyc_a", "cyc_b", "on_cyc"];
+
+    fn db(foreign_keys: bool) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        if foreign_keys {
+            conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        }
+        conn
+    }
+
+    fn filled(seed: u64, foreign_keys: bool) -> (Connection, Report) {
+        let conn = db(foreign_keys);
+        let report = fill(&conn, seed).unwrap();
+        (conn, report)
+    }
+
+    fn count(conn: &Connection, table: &str) -> usize {
+        let n: i64 = conn
+            .query_row(&format!("SELECT count(*) FROM {}", quote(table)), [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        usize::try_from(n).unwrap()
+    }
+
+    /// Every value of `table`, by row, as rusqlite reads them.
+    fn values(conn: &Connection, table: &str) -> Vec<Vec<Value>> {
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM {}", quote(table)))
+            .unwrap();
+        let n = stmt.column_count();
+        stmt.query_map([], |r| (0..n).map(|i| r.get(i)).collect())
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    /// Every table (shadow tables included) with its rows, sorted.
+    fn dump(conn: &Connection) -> String {
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+            .unwrap();
+        let names: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let mut out = String::new();
+        for name in names {
+            let mut rows: Vec<String> = values(conn, &name)
+                .iter()
+                .map(|row| format!("{row:?}"))
+                .collect();
+            rows.sort();
+            out.push_str(&format!("{name}\n{}\n", rows.join("\n")));
+        }
+        out
+    }
+
+    fn application_tables(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare(
+                "SELECT name FROM pragma_table_list WHERE schema = 'main' \
+                 AND type IN ('table', 'virtual') AND name NOT LIKE 'sqlite%' \
+                 AND name != 'schema_migrations' ORDER BY name",
+            )
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn every_table_gets_rows_that_keep_its_constraints() {
+        for foreign_keys in [false, true] {
+            let (conn, (done, left)) = filled(7, foreign_keys);
+            let reported: Vec<&str> = left.iter().map(|(t, _)| t.as_str()).collect();
+            assert_eq!(reported, REPORTED, "{left:?}");
+            for table in application_tables(&conn) {
+                if REPORTED.contains(&table.as_str()) {
+                    assert_eq!(count(&conn, &table), 0, "{table}");
+                    continue;
+                }
+                assert_eq!(count(&conn, &table), ROWS, "{table}");
+                assert!(
+                    done.contains(&Filled {
+                        table: table.clone(),
+                        rows: ROWS
+                    }),
+                    "{table}: {done:?}"
+                );
+            }
+            let violations: Vec<String> = conn
+                .prepare("PRAGMA foreign_key_check")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            assert!(violations.is_empty(), "{violations:?}");
+            let integrity: String = conn
+                .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(integrity, "ok");
+            assert_eq!(count(&conn, "schema_migrations"), 0);
+        }
+    }
+
+    #[test]
+    fn a_cycle_of_not_null_foreign_keys_is_reported_with_its_path() {
+        let (_, (_, left)) = filled(1, true);
+        let reason = |t: &str| left.iter().find(|(n, _)| n == t).unwrap().1.clone();
+        assert_eq!(
+            reason("cyc_a"),
+            "cycle of NOT NULL foreign keys: cyc_a -> cyc_b -> cyc_a"
+        );
+        assert!(
+            reason("on_cyc").contains("references cyc_a"),
+            "{}",
+            reason("on_cyc")
+        );
+        // A nullable key breaks the other cycle: soft_a goes first, with NULL.
+        let (conn, _) = filled(1, true);
+        let nulls: i64 = conn
+            .query_row("SELECT count(*) FROM soft_a WHERE b_id IS NULL", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(usize::try_from(nulls).unwrap(), ROWS);
+    }
+
+    #[test]
+    fn nulls_appear_where_allowed_and_never_where_not() {
+        let (conn, _) = filled(3, true);
+        let mut nullable_with_null = 0;
+        for table in application_tables(&conn) {
+            let mut stmt = conn
+                .prepare("SELECT name, \"notnull\" OR pk > 0 FROM pragma_table_info(?1)")
+                .unwrap();
+            let cols: Vec<(String, bool)> = stmt
+                .query_map([&table], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            for (col, required) in cols {
+                let sql = format!(
+                    "SELECT count(*) FROM {} WHERE {} IS NULL",
+                    quote(&table),
+                    quote(&col)
+                );
+                let nulls: i64 = conn.query_row(&sql, [], |r| r.get(0)).unwrap();
+                if required {
+                    assert_eq!(nulls, 0, "{table}.{col}");
+                } else if nulls > 0 {
+                    nullable_with_null += 1;
+                }
+            }
+        }
+        assert!(nullable_with_null > 20, "{nullable_with_null}");
+        let fk_nulls: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM child WHERE other_parent IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(fk_nulls > 0 && usize::try_from(fk_nulls).unwrap() < ROWS);
+    }
+
+    #[test]
+    fn the_edge_values_appear() {
+        let (conn, _) = filled(5, true);
+        let all: Vec<Value> = application_tables(&conn)
+            .iter()
+            .flat_map(|t| values(&conn, t))
+            .flatten()
+            .collect();
+        for text in TEXT_EDGES {
+            assert!(all.contains(&Value::Text((*text).to_owned())), "{text:?}");
+        }
+        for i in INT_EDGES {
+            assert!(all.contains(&Value::Integer(*i)), "{i}");
+        }
+        for f in REAL_EDGES {
+            assert!(all.contains(&Value::Real(*f)), "{f}");
+        }
+        for b in BLOB_EDGES {
+            assert!(all.contains(&Value::Blob(b.to_vec())), "{b:?}");
+        }
+        // Every column of `plain` holds each of its edge values.
+        let plain = values(&conn, "plain");
+        let column = |i: usize| plain.iter().map(|r| r[i].clone()).collect::<Vec<_>>();
+        assert!(column(2).contains(&Value::Integer(i64::MAX)));
+        assert!(column(2).contains(&Value::Integer(i64::MIN)));
+        assert!(column(3).contains(&Value::Real(-1e300)));
+        assert!(column(4).contains(&Value::Blob(b"a\0b\0".to_vec())));
+        assert!(column(1).contains(&Value::Text("日本語".to_owned())));
+        // Text that looks like its column.
+        assert!(column(8).iter().any(|v| matches!(v, Value::Text(t)
+            if t.split('-').count() == 2 && t.split('-').all(|p| p.parse::<u32>().is_ok()))));
+        assert!(
+            column(9)
+                .iter()
+                .any(|v| matches!(v, Value::Text(t) if t.contains('@')))
+        );
+    }
+
+    #[test]
+    fn values_keep_the_type_the_column_converts_to() {
+        let (conn, _) = filled(11, false);
+        let types = |table: &str, col: &str| -> Vec<String> {
+            let sql = format!(
+                "SELECT DISTINCT typeof({}) FROM {} ORDER BY 1",
+                quote(col),
+                quote(table)
+            );
+            conn.prepare(&sql)
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        assert_eq!(types("plain", "b"), ["null", "text"]);
+        assert_eq!(types("plain", "c"), ["integer", "null"]);
+        assert_eq!(types("plain", "d"), ["null", "real"]);
+        assert_eq!(types("plain", "e"), ["blob", "null"]);
+        assert_eq!(types("plain", "h"), ["null", "real"]);
+        assert_eq!(
+            types("plain", "a"),
+            ["blob", "integer", "null", "real", "text"]
+        );
+        assert_eq!(
+            types("strict_t", "a"),
+            ["blob", "integer", "null", "real", "text"]
+        );
+        // What was inserted reads back as inserted: a second copy through
+        // the same affinities changes nothing.
+        conn.execute_batch(
+            "CREATE TABLE plain2 AS SELECT * FROM plain; \
+             CREATE TABLE plain3 (a, b TEXT, c INTEGER, d REAL, e BLOB, f NUMERIC, \
+               g VARCHAR(20), h DOUBLE PRECISION, age_range TEXT, email TEXT, created_at TEXT); \
+             INSERT INTO plain3 SELECT * FROM plain;",
+        )
+        .unwrap();
+        let mut a = values(&conn, "plain");
+        let mut b = values(&conn, "plain3");
+        a.sort_by_key(|r| format!("{r:?}"));
+        b.sort_by_key(|r| format!("{r:?}"));
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn columns_of_one_row_differ_and_rows_mostly_differ() {
+        let (conn, _) = filled(13, true);
+        for table in ["plain", "users", "pairs", "strict_t", "child"] {
+            let rows = values(&conn, table);
+            for row in &rows {
+                for (i, a) in row.iter().enumerate() {
+                    for b in &row[i + 1..] {
+                        // Two foreign keys to one parent may meet; NULLs in
+                        // nullable keys too.
+                        if table != "child" {
+                            assert_ne!(a, b, "{table}: {row:?}");
+                        }
+                    }
+                }
+            }
+            let width = rows[0].len();
+            for c in 0..width {
+                let distinct: HashSet<String> =
+                    rows.iter().map(|r| format!("{:?}", r[c])).collect();
+                assert!(
+                    distinct.len() > ROWS / 2,
+                    "{table} column {c}: {distinct:?}"
+                );
+            }
+        }
+        let swapped: i64 = conn
+            .query_row("SELECT count(*) FROM plain WHERE b = g", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(swapped, 0);
+    }
+
+    #[test]
+    fn checks_are_met_by_trying_other_candidates() {
+        let (conn, (_, left)) = filled(17, true);
+        assert!(!left.iter().any(|(t, _)| t == "checks" || t == "docs"));
+        let bad: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM checks WHERE NOT (x > 0 AND status IN ('a', 'b') \
+                 AND (code IS NULL OR length(code) = 3))",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(bad, 0);
+        let statuses: i64 = conn
+            .query_row("SELECT count(DISTINCT status) FROM checks", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(statuses, 2, "the values of an IN list take turns");
+        let edges: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM checks WHERE x = 9223372036854775807",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            edges, 1,
+            "the rows the CHECK accepts keep their edge values"
+        );
+        let distinct_codes: i64 = conn
+            .query_row("SELECT count(DISTINCT code) FROM checks", [], |r| r.get(0))
+            .unwrap();
+        assert!(distinct_codes > 30, "{distinct_codes}");
+        let defaults: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM defaults WHERE status = 'new'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(defaults > 0);
+        let at: i64 = conn
+            .query_row("SELECT count(*) FROM defaults WHERE at IS NOT NULL AND at LIKE '20__-__-__ __:__:__' AND at > '2030'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(at, 0, "CURRENT_TIMESTAMP is never left to apply");
+        let json: i64 = conn
+            .query_row("SELECT count(*) FROM docs WHERE json_valid(doc)", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(usize::try_from(json).unwrap(), ROWS);
+    }
+
+    #[test]
+    fn same_seed_same_rows_other_seed_other_rows() {
+        let one = dump(&filled(42, true).0);
+        let two = dump(&filled(42, false).0);
+        let other = dump(&filled(43, true).0);
+        assert_eq!(one, two);
+        assert_ne!(one, other);
+    }
+
+    #[test]
+    fn tables_with_rows_shadow_tables_and_generated_columns_are_left_alone() {
+        let conn = db(true);
+        conn.execute_batch("INSERT INTO plain (a) VALUES ('mine')")
+            .unwrap();
+        let (done, left) = fill(&conn, 1).unwrap();
+        assert_eq!(
+            values(&conn, "plain"),
+            [[
+                Value::Text("mine".into()),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+            ]]
+        );
+        let names: Vec<&str> = done.iter().map(|f| f.table.as_str()).collect();
+        assert!(!names.contains(&"plain"));
+        assert!(!names.iter().any(|n| n.starts_with("search_")), "{names:?}");
+        assert!(
+            !left
+                .iter()
+                .any(|(n, _)| n.starts_with("search_") || n == "plain")
+        );
+        assert!(names.contains(&"search"));
+        // Generated columns are computed from what was inserted.
+        let wrong: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM gen WHERE s IS NOT b || 'x'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(wrong, 0);
+        // A second fill finds everything full but the cycle.
+        let (again, left) = fill(&conn, 1).unwrap();
+        assert!(again.is_empty(), "{again:?}");
+        assert_eq!(left.len(), REPORTED.len());
+    }
+
+    #[test]
+    fn the_self_references_point_at_rows_of_the_table() {
+        let (conn, _) = filled(19, true);
+        let orphans: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM chain WHERE prev NOT IN (SELECT id FROM chain)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(orphans, 0);
+        let (nulls, linked): (i64, i64) = conn
+            .query_row(
+                "SELECT count(*) FILTER (WHERE parent_id IS NULL), \
+                        count(*) FILTER (WHERE parent_id IN (SELECT id FROM tree)) FROM tree",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert!(nulls > 0 && linked > 0);
+        assert_eq!(usize::try_from(nulls + linked).unwrap(), ROWS);
+    }
+
+    #[test]
+    fn a_virtual_table_without_its_module_is_reported() {
+        // An external-content table is reported, not filled.
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); \
+             CREATE VIRTUAL TABLE notes_fts USING fts5 (body, content='notes', \
+               content_rowid='id'); \
+             CREATE VIRTUAL TABLE bare USING fts5 (body, content='');",
+        )
+        .unwrap();
+        let (done, left) = fill(&conn, 1).unwrap();
+        assert_eq!(left.len(), 1, "{left:?}");
+        assert_eq!(left[0].0, "notes_fts");
+        let names: Vec<&str> = done.iter().map(|f| f.table.as_str()).collect();
+        assert_eq!(names, ["notes", "bare"]);
+    }
+
+    #[test]
+    fn affinity_follows_sqlites_rules() {
+        use Affinity as A;
+        for (t, a) in [
+            ("INT", A::Integer),
+            ("TINYINT", A::Integer),
+            ("CHARINT", A::Integer),
+            ("VARCHAR(10)", A::Text),
+            ("CLOB", A::Text),
+            ("BLOB", A::Blob),
+            ("", A::Any),
+            ("DOUBLE PRECISION", A::Real),
+            ("FLOAT", A::Real),
+            ("DECIMAL(10,5)", A::Numeric),
+            ("BOOLEAN", A::Numeric),
+            ("DATETIME", A::Numeric),
+            ("ANY", A::Numeric),
+        ] {
+            assert_eq!(affinity(t, false), a, "{t}");
+        }
+        assert_eq!(affinity("ANY", true), A::Any);
+    }
+
+    #[test]
+    fn literals_are_found_without_parsing() {
+        let found = harvest(
+            "CREATE TABLE \"t'x\" (a CHECK (a IN ('it''s', 'b')), -- 'no'\n \
+             n CHECK (n BETWEEN -5 AND 2.5), x5 BLOB DEFAULT x'00ff')",
+        );
+        assert_eq!(
+            found,
+            [
+                Literal::Text("it's".into()),
+                Literal::Text("b".into()),
+                Literal::Integer(-5),
+                Literal::Integer(-4),
+                Literal::Integer(-6),
+                Literal::Real(2.5),
+                Literal::Blob(vec![0, 255]),
+            ]
+        );
+        assert!(external_content(
+            "CREATE VIRTUAL TABLE f USING fts5(b, content = 'notes')"
+        ));
+        assert!(!external_content(
+            "CREATE VIRTUAL TABLE f USING fts5(b, content='')"
+        ));
+        assert!(!external_content(
+            "CREATE VIRTUAL TABLE f USING fts5(content)"
+        ));
+    }
+}
