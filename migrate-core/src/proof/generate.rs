@@ -1979,7 +1979,7 @@ mod tests {
     }
 
     #[test]
-    fn a_virtual_table_without_its_module_is_reported() {
+    fn an_external_content_virtual_table_is_reported_a_contentless_one_filled() {
         // An external-content table is reported, not filled.
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(
