@@ -2,6 +2,7 @@
 //! may be embedded ([`verify`]), with the round trip of every down
 //! ([`roundtrip`]) and the rows it compares ([`rows`]).
 
+mod generate;
 mod roundtrip;
 mod rows;
 pub mod verify;
