@@ -14,6 +14,7 @@
 mod apply;
 mod baseline;
 mod connection;
+mod data;
 mod down;
 mod execute;
 mod repair;
@@ -32,6 +33,7 @@ use crate::functions::Calls;
 use crate::{Error, Migration};
 
 pub use apply::{ApplyReport, Progress};
+pub use data::{DataChange, TableChange};
 pub use down::{DownPlan, DownReport, DownSource, DownStep};
 pub use state::{Problem, Status};
 pub use trial::Trial;
