@@ -177,6 +177,9 @@ struct ApplyArgs {
     /// Apply all pending migrations in one transaction: all or none, one commit
     #[arg(long, conflicts_with = "dry_run")]
     single_transaction: bool,
+    /// Do not ask for confirmation on a terminal when a pending migration declares data it removes (`loses`)
+    #[arg(long)]
+    yes: bool,
     #[command(flatten)]
     backup: BackupArgs,
 }
@@ -684,6 +687,10 @@ fn apply(
     migrator.prepare(&conn)?;
     // A function the migrations need is missing: refuse before the backup.
     migrator.check_functions(&conn)?;
+    if existed {
+        // A new database holds no data to lose.
+        confirm_losses(args, &migrator, &conn)?;
+    }
     let migrator = if existed {
         with_backup(migrator, &args.backup, path, migrations, timeout)?
     } else {
@@ -692,6 +699,38 @@ fn apply(
     let report = migrator.apply_with(&mut conn, output::progress)?;
     output::applied(path, migrations, &report);
     Ok(0)
+}
+
+/// Shows the data the pending migrations declare they remove, and asks
+/// about it on a terminal (unless `--yes`); off a terminal it goes ahead,
+/// so scripts and CI keep working.
+fn confirm_losses(
+    args: &ApplyArgs,
+    migrator: &Migrator<'_>,
+    conn: &Connection,
+) -> Result<(), Failure> {
+    use std::io::IsTerminal;
+    let losses = migrator.pending_losses(conn)?;
+    if losses.is_empty() {
+        return Ok(());
+    }
+    output::declared_losses(&losses);
+    if args.yes || !std::io::stdin().is_terminal() {
+        return Ok(());
+    }
+    let pending = migrator
+        .status(conn)?
+        .pending
+        .iter()
+        .filter(|v| args.to.is_none_or(|to| **v <= to))
+        .count();
+    confirm(
+        false,
+        &format!(
+            "Apply {pending} migration{}? They remove the data above.",
+            if pending == 1 { "" } else { "s" }
+        ),
+    )
 }
 
 /// `migrator` with a backup of the database at `path` taken before its
