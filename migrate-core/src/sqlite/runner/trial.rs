@@ -181,8 +181,11 @@ impl<'m> Migrator<'m> {
     /// The pending migrations (up to the target) that declare data they
     /// remove (`loses` in `migrations.toml`, [`Migration::losing`]), in
     /// version order: what `apply` shows, and asks about, before running
-    /// them. Reads only. Fails as `apply` would refuse
-    /// ([`Error::Inconsistent`]) when the record disagrees with this build.
+    /// them. Reads only. Refuses what `apply` would refuse before running
+    /// anything, so that nothing is shown or asked about a run that cannot
+    /// happen: a record that disagrees with this build
+    /// ([`Error::Inconsistent`]) and, when a migration declares a loss, a
+    /// database this process cannot write ([`Error::ReadOnly`]).
     ///
     /// # Examples
     ///
@@ -210,9 +213,13 @@ impl<'m> Migrator<'m> {
     /// ```
     pub fn pending_losses(&self, conn: &Connection) -> Result<Vec<&'m Migration>, Error> {
         let state = self.read_consistently(conn, |c| self.locked_state(c))?;
-        Ok(self
+        let losses: Vec<&'m Migration> = self
             .pending_after(state.version)
             .filter(|m| m.loses().len() > 0)
-            .collect())
+            .collect();
+        if !losses.is_empty() {
+            refuse_read_only(conn)?;
+        }
+        Ok(losses)
     }
 }
