@@ -98,7 +98,8 @@ enum Command {
     Status,
     /// Back up the database, then apply every pending migration, each in its own transaction
     #[command(after_help = "Examples:\n  migrate apply --database chatbot.db\n  \
-        migrate apply --dry-run\n  migrate apply --to 12 --backup-dir /var/backups")]
+        migrate apply --dry-run\n  migrate apply --to 12 --backup-dir /var/backups\n  \
+        migrate apply --yes   (do not ask about the data pending migrations declare they remove)")]
     Apply(ApplyArgs),
     /// Roll back the latest version (or every version above --to), running each migration's down; backs up first
     #[command(
@@ -171,7 +172,7 @@ struct ApplyArgs {
     /// Stop after this version
     #[arg(long, value_name = "VERSION")]
     to: Option<u32>,
-    /// Run the pending migrations on the real data inside a transaction that is rolled back, and report what would fail; changes nothing
+    /// Run the pending migrations on the real data inside a transaction that is rolled back, and report what would fail and the rows, tables and columns each would add or remove; changes nothing
     #[arg(long)]
     dry_run: bool,
     /// Apply all pending migrations in one transaction: all or none, one commit
