@@ -808,8 +808,19 @@ fn a_database_left_by_the_python_tool_is_continued_at_version_6() {
             "{run}"
         );
     }
-    // The file had data and something was pending: a backup came first.
-    assert!(run.stdout.starts_with("Backed up "), "{run}");
+    // What versions 11 and 12 declare they remove is said first (off a
+    // terminal, without asking); the file had data and something was
+    // pending: a backup came before any migration.
+    assert!(
+        run.stdout.starts_with(
+            "Version 11 (\"Remove deprecated legacy_score column from users\") declares it \
+             removes: users.legacy_score\n\
+             Version 12 (\"Change age_range to integer type\") declares it removes: \
+             users.age_range\n\
+             Backed up "
+        ),
+        "{run}"
+    );
     assert!(
         run.stdout
             .contains("\nApplying version 6: Create user_sessions table ... done"),

@@ -98,7 +98,8 @@ enum Command {
     Status,
     /// Back up the database, then apply every pending migration, each in its own transaction
     #[command(after_help = "Examples:\n  migrate apply --database chatbot.db\n  \
-        migrate apply --dry-run\n  migrate apply --to 12 --backup-dir /var/backups")]
+        migrate apply --dry-run\n  migrate apply --to 12 --backup-dir /var/backups\n  \
+        migrate apply --yes   (do not ask about the data pending migrations declare they remove)")]
     Apply(ApplyArgs),
     /// Roll back the latest version (or every version above --to), running each migration's down; backs up first
     #[command(
@@ -171,12 +172,15 @@ struct ApplyArgs {
     /// Stop after this version
     #[arg(long, value_name = "VERSION")]
     to: Option<u32>,
-    /// Run the pending migrations on the real data inside a transaction that is rolled back, and report what would fail; changes nothing
+    /// Run the pending migrations on the real data inside a transaction that is rolled back, and report what would fail and the rows, tables and columns each would add or remove; changes nothing
     #[arg(long)]
     dry_run: bool,
     /// Apply all pending migrations in one transaction: all or none, one commit
     #[arg(long, conflicts_with = "dry_run")]
     single_transaction: bool,
+    /// Do not ask for confirmation on a terminal when a pending migration declares data it removes (`loses`)
+    #[arg(long)]
+    yes: bool,
     #[command(flatten)]
     backup: BackupArgs,
 }
@@ -684,6 +688,10 @@ fn apply(
     migrator.prepare(&conn)?;
     // A function the migrations need is missing: refuse before the backup.
     migrator.check_functions(&conn)?;
+    if existed {
+        // A new database holds no data to lose.
+        confirm_losses(args, &migrator, &conn)?;
+    }
     let migrator = if existed {
         with_backup(migrator, &args.backup, path, migrations, timeout)?
     } else {
@@ -692,6 +700,38 @@ fn apply(
     let report = migrator.apply_with(&mut conn, output::progress)?;
     output::applied(path, migrations, &report);
     Ok(0)
+}
+
+/// Shows the data the pending migrations declare they remove, and asks
+/// about it on a terminal (unless `--yes`); off a terminal it goes ahead,
+/// so scripts and CI keep working.
+fn confirm_losses(
+    args: &ApplyArgs,
+    migrator: &Migrator<'_>,
+    conn: &Connection,
+) -> Result<(), Failure> {
+    use std::io::IsTerminal;
+    let losses = migrator.pending_losses(conn)?;
+    if losses.is_empty() {
+        return Ok(());
+    }
+    output::declared_losses(&losses);
+    if args.yes || !std::io::stdin().is_terminal() {
+        return Ok(());
+    }
+    let pending = migrator
+        .status(conn)?
+        .pending
+        .iter()
+        .filter(|v| args.to.is_none_or(|to| **v <= to))
+        .count();
+    confirm(
+        false,
+        &format!(
+            "Apply {pending} migration{}? They remove the data above.",
+            if pending == 1 { "" } else { "s" }
+        ),
+    )
 }
 
 /// `migrator` with a backup of the database at `path` taken before its

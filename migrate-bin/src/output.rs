@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use anstyle::{AnsiColor, Style};
 use migrate_core::{
-    AppliedMigration, ApplyReport, Change, CheckReport, DownPlan, DownReport, DownSource,
-    Migrations, Problem, Progress, Status, Trial,
+    AppliedMigration, ApplyReport, Change, CheckReport, DataChange, DownPlan, DownReport,
+    DownSource, Migration, Migrations, Problem, Progress, Status, TableChange, Trial,
 };
 use serde_json::{Value, json};
 
@@ -36,6 +36,8 @@ thread_local! {
     static MODE: Cell<Mode> = const { Cell::new(Mode { json: false, quiet: false }) };
     /// The backup `apply` took, for its JSON document (or its error's).
     static BACKUP: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// The losses the migrations `apply` runs declare, for its JSON document.
+    static DECLARED: RefCell<Vec<Value>> = const { RefCell::new(Vec::new()) };
     /// A migration's "Applying …" line waits for its end.
     static LINE_OPEN: Cell<bool> = const { Cell::new(false) };
     /// The spinner of the migration running now, if any.
@@ -45,6 +47,7 @@ thread_local! {
 pub fn configure(mode: Mode) {
     MODE.with(|m| m.set(mode));
     BACKUP.with(|b| b.borrow_mut().take());
+    DECLARED.with(|d| d.borrow_mut().clear());
 }
 
 fn mode() -> Mode {
@@ -269,7 +272,7 @@ impl Drop for Spinner {
 pub fn applied(path: &Path, migrations: &Migrations, report: &ApplyReport) {
     let mode = mode();
     if mode.json {
-        out_json(&json!({
+        let mut doc = json!({
             "database": path.display().to_string(),
             "backup": BACKUP.with(|b| b.borrow().clone()),
             "applied": report.applied.iter().map(|(v, took)| json!({
@@ -279,7 +282,12 @@ pub fn applied(path: &Path, migrations: &Migrations, report: &ApplyReport) {
             })).collect::<Vec<_>>(),
             "adopted": report.adopted,
             "version": report.version,
-        }));
+        });
+        let declared = DECLARED.with(|d| d.borrow().clone());
+        if !declared.is_empty() {
+            doc["declared_losses"] = json!(declared);
+        }
+        out_json(&doc);
         return;
     }
     if mode.quiet {
@@ -308,6 +316,36 @@ pub fn applied(path: &Path, migrations: &Migrations, report: &ApplyReport) {
             report.version
         ));
     }
+}
+
+/// The data the migrations `apply` is about to run declare they remove:
+/// one line each, or kept for the JSON document.
+pub fn declared_losses(losses: &[&Migration]) {
+    let mode = mode();
+    if mode.json {
+        let docs = losses.iter().map(|m| {
+            json!({
+                "version": m.version(),
+                "description": m.description(),
+                "loses": m.loses().collect::<Vec<_>>(),
+            })
+        });
+        DECLARED.with(|d| *d.borrow_mut() = docs.collect());
+        return;
+    }
+    if mode.quiet {
+        return;
+    }
+    let mut s = String::new();
+    for m in losses {
+        s.push_str(&format!(
+            "Version {} ({:?}) declares it removes: {}\n",
+            m.version(),
+            m.description(),
+            paint(YELLOW, m.loses().collect::<Vec<_>>().join(", "))
+        ));
+    }
+    out(&s);
 }
 
 /// `down` (or `redo`) found nothing above the target.
@@ -778,9 +816,10 @@ fn show_trials(
                     "description": description(*v),
                 });
                 match t {
-                    Trial::Succeeded(took) => {
+                    Trial::Succeeded(took, data) => {
                         doc["outcome"] = json!("would_succeed");
                         doc["duration_ms"] = json!(ms(*took));
+                        doc["data"] = data_json(data);
                     }
                     Trial::Failed(took, e) => {
                         doc["outcome"] = json!("would_fail");
@@ -810,12 +849,17 @@ fn show_trials(
     );
     for (version, trial) in trials {
         match trial {
-            Trial::Succeeded(took) => {
+            Trial::Succeeded(took, data) => {
                 s.push_str(&format!(
                     "  {version:>5}  {} ({})\n",
                     paint(GREEN, "would succeed"),
                     duration(*took)
                 ));
+                for table in data.changes() {
+                    for line in data_lines(table) {
+                        s.push_str(&format!("          {line}\n"));
+                    }
+                }
             }
             Trial::Failed(took, e) => {
                 s.push_str(&format!(
@@ -838,6 +882,68 @@ fn show_trials(
     s.push('\n');
     out(&s);
     failed
+}
+
+/// A trial's [`DataChange`], every table, for the JSON document.
+fn data_json(data: &DataChange) -> Value {
+    json!(
+        data.tables
+            .iter()
+            .map(|t| json!({
+                "table": t.table,
+                "rows_before": t.rows_before,
+                "rows_after": t.rows_after,
+                "dropped_columns": t.dropped_columns,
+                "renamed_from": t.renamed_from,
+            }))
+            .collect::<Vec<_>>()
+    )
+}
+
+/// What a migration did to one table, in words: `deletes 3,201 of 9,000
+/// rows of sessions`, `drops table user_tags (64 rows)`, `drops column
+/// users.legacy_score`, `adds 12 rows to settings`, `creates table tags`.
+fn data_lines(t: &TableChange) -> Vec<String> {
+    let rows = |n: u64| format!("{} row{}", thousands(n), if n == 1 { "" } else { "s" });
+    let mut lines = Vec::new();
+    match (t.rows_before, t.rows_after) {
+        (None, Some(0)) => lines.push(format!("creates table {}", t.table)),
+        (None, Some(n)) => lines.push(format!("creates table {} ({})", t.table, rows(n))),
+        (Some(n), None) => lines.push(format!("drops table {} ({})", t.table, rows(n))),
+        (Some(before), Some(after)) => {
+            if let Some(old) = &t.renamed_from {
+                lines.push(format!("renames table {old} to {}", t.table));
+            }
+            if after < before {
+                lines.push(format!(
+                    "deletes {} of {} rows of {}",
+                    thousands(before - after),
+                    thousands(before),
+                    t.table
+                ));
+            } else if after > before {
+                lines.push(format!("adds {} to {}", rows(after - before), t.table));
+            }
+        }
+        (None, None) => {}
+    }
+    for column in &t.dropped_columns {
+        lines.push(format!("drops column {}.{column}", t.table));
+    }
+    lines
+}
+
+/// `n` with a comma between groups of three digits: 3,201.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut s = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            s.push(',');
+        }
+        s.push(c);
+    }
+    s
 }
 
 pub fn schema(migrations: &Migrations) {
@@ -868,5 +974,43 @@ mod tests {
         assert_eq!(ago("2026-11-21 12:00:00", now), "3 days ago");
         assert_eq!(ago("2024-01-02 03:04:05", now), "2 years ago");
         assert_eq!(ago("not a time", now), "");
+    }
+
+    #[test]
+    fn numbers_with_thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(3201), "3,201");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn data_lines_in_words() {
+        let t = |before, after, dropped: &[&str]| TableChange {
+            table: "t".into(),
+            rows_before: before,
+            rows_after: after,
+            dropped_columns: dropped.iter().map(|c| (*c).to_owned()).collect(),
+            renamed_from: None,
+        };
+        assert_eq!(
+            data_lines(&t(Some(9000), Some(5799), &[])),
+            ["deletes 3,201 of 9,000 rows of t"]
+        );
+        assert_eq!(
+            data_lines(&t(Some(64), None, &[])),
+            ["drops table t (64 rows)"]
+        );
+        assert_eq!(data_lines(&t(Some(1), Some(2), &[])), ["adds 1 row to t"]);
+        assert_eq!(data_lines(&t(None, Some(0), &[])), ["creates table t"]);
+        assert_eq!(
+            data_lines(&t(None, Some(12), &[])),
+            ["creates table t (12 rows)"]
+        );
+        assert_eq!(
+            data_lines(&t(Some(3), Some(3), &["c"])),
+            ["drops column t.c"]
+        );
     }
 }

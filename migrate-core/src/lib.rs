@@ -72,8 +72,8 @@ pub use error::Error;
 pub use manifest::{Manifest, ManifestError};
 pub use model::{Function, Migration, Migrations};
 pub use runner::{
-    ApplyReport, DEFAULT_BUSY_TIMEOUT, DownPlan, DownReport, DownSource, DownStep, Migrator,
-    Problem, Progress, Status, Trial,
+    ApplyReport, DEFAULT_BUSY_TIMEOUT, DataChange, DownPlan, DownReport, DownSource, DownStep,
+    Migrator, Problem, Progress, Status, TableChange, Trial,
 };
 pub use sqlite::open::{open_for_reading, snapshot};
 pub use tracking::AppliedMigration;

@@ -1175,7 +1175,7 @@ impl Sut {
                                 (
                                     v,
                                     match t {
-                                        Trial::Succeeded(_) => Tried::Succeeded,
+                                        Trial::Succeeded(..) => Tried::Succeeded,
                                         Trial::Failed(_, e) => Tried::Failed(Failure::of(&e)),
                                         Trial::NotTried(_) => Tried::Skipped,
                                     },

@@ -16,12 +16,13 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::Migrator;
 use super::apply::Progress;
+use super::data::Census;
 use super::execute::{interrupted, millis, refuse_read_only, run_checked};
 use super::plan::Planned;
 use super::trial::Trial;
 use crate::Error;
 use crate::fkscope::Scope;
-use crate::tracking::{self};
+use crate::tracking;
 
 /// What `down` did: see [`Migrator::down`].
 ///
@@ -182,7 +183,10 @@ impl<'m> Migrator<'m> {
     /// tried on what the steps before it did, as in a real down; after one
     /// that would fail, the rest are not tried. A failure is the
     /// [`Error::DownFailed`] the real down would meet. What `down` refuses
-    /// before running anything is refused here the same way.
+    /// before running anything is refused here the same way. Each step that
+    /// would succeed says what it did to the data, counted as
+    /// [`Self::trial`] counts it (every table once, then the tables each
+    /// step touched).
     ///
     /// # Examples
     ///
@@ -234,21 +238,26 @@ impl<'m> Migrator<'m> {
             let mut outcomes = Vec::with_capacity(steps.len());
             let mut reverted = Vec::new();
             let mut failed = false;
+            let mut census = Census::read(&tx).map_err(|e| self.classify(e))?;
             for Planned { run: m, .. } in &steps {
                 let outcome = if failed {
                     Trial::NotTried("an earlier step would fail")
                 } else {
                     let started = Instant::now();
                     tx.execute_batch("SAVEPOINT trial_down")?;
-                    let result = run_checked(&tx, m, scope).and_then(|()| {
-                        tracking::forget(&tx, m.version()).map_err(|e| self.not_committed(m, e))
+                    let result = run_checked(&tx, m, scope).and_then(|written| {
+                        tracking::forget(&tx, m.version()).map_err(|e| self.not_committed(m, e))?;
+                        Ok(written)
                     });
                     let took = started.elapsed();
                     match result {
-                        Ok(()) => {
+                        Ok(written) => {
+                            let (after, data) =
+                                census.after(&tx, &written).map_err(|e| self.classify(e))?;
+                            census = after;
                             tx.execute_batch("RELEASE trial_down")?;
                             reverted.push(m.version());
-                            Trial::Succeeded(took)
+                            Trial::Succeeded(took, data)
                         }
                         Err(e) => {
                             tx.execute_batch("ROLLBACK TO trial_down; RELEASE trial_down")?;

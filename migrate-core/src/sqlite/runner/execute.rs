@@ -44,13 +44,18 @@ pub(super) fn refuse_read_only(conn: &Connection) -> Result<(), Error> {
 }
 
 /// Runs a migration's statements, then checks the foreign keys they could
-/// have broken, which `scope` saw them write.
-pub(super) fn run_checked(conn: &Connection, m: &Migration, scope: &Scope) -> Result<(), Error> {
+/// have broken, which `scope` saw them write. Returns what they wrote.
+pub(super) fn run_checked(
+    conn: &Connection,
+    m: &Migration,
+    scope: &Scope,
+) -> Result<Written, Error> {
     scope.begin(conn)?;
     let ran = run_statements(conn, m, scope);
     let written = scope.end();
     ran?;
-    check_foreign_keys(conn, m, scope, &written)
+    check_foreign_keys(conn, m, scope, &written)?;
+    Ok(written)
 }
 
 /// Runs a migration's statements one at a time through SQLite's own parser,

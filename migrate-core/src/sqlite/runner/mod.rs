@@ -14,6 +14,7 @@
 mod apply;
 mod baseline;
 mod connection;
+mod data;
 mod down;
 mod execute;
 mod plan;
@@ -34,6 +35,7 @@ use crate::functions::Calls;
 use crate::{Error, Migration};
 
 pub use apply::{ApplyReport, Progress};
+pub use data::{DataChange, TableChange};
 pub use down::DownReport;
 pub use plan::{DownPlan, DownSource, DownStep};
 pub use state::{Problem, Status};

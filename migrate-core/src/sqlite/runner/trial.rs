@@ -6,8 +6,9 @@ use rusqlite::Connection;
 
 use super::Migrator;
 use super::apply::ApplyReport;
+use super::data::{Census, DataChange};
 use super::execute::{refuse_read_only, run_checked};
-use crate::Error;
+use crate::{Error, Migration};
 
 /// What a trial run (`apply --dry-run`) found for one pending migration:
 /// see [`Migrator::trial`].
@@ -26,7 +27,12 @@ use crate::Error;
 /// let mut conn = Connection::open_in_memory()?;
 /// for (version, trial) in Migrator::new(&list).trial(&mut conn)? {
 ///     match trial {
-///         Trial::Succeeded(took) => println!("{version}: would succeed ({took:?})"),
+///         Trial::Succeeded(took, data) => {
+///             println!("{version}: would succeed ({took:?})");
+///             for table in data.changes() {
+///                 println!("  {}: {:?} rows, then {:?}", table.table, table.rows_before, table.rows_after);
+///             }
+///         }
 ///         Trial::Failed(_, error) => panic!("{version} would fail: {error}"),
 ///         Trial::NotTried(why) => println!("{version}: not tried, {why}"),
 ///     }
@@ -38,8 +44,10 @@ use crate::Error;
 /// ```
 #[derive(Debug)]
 pub enum Trial {
-    /// It ran on the real data, in this long, and was rolled back.
-    Succeeded(Duration),
+    /// It ran on the real data, in this long, and was rolled back; what it
+    /// did to the data (rows of each table before and after, tables created
+    /// and dropped, columns dropped).
+    Succeeded(Duration, DataChange),
     /// It failed on the real data after this long; it would fail the same
     /// way when applied.
     Failed(Duration, Box<Error>),
@@ -55,6 +63,15 @@ impl<'m> Migrator<'m> {
     /// afterwards. Each migration is tried on what the ones before it did.
     /// Migrations with `transaction = false` are not tried, nor any after
     /// one that was not tried or that failed (they may depend on it).
+    ///
+    /// Each migration that would succeed comes with what it did to the data
+    /// ([`DataChange`]): the rows of every application table before and
+    /// after it, the tables it created and dropped, the columns it dropped.
+    /// That costs time on a big database: every table's rows are counted
+    /// (`SELECT count(*)`, a scan of its smallest index) once before the
+    /// first migration, then after each migration only the tables SQLite's
+    /// authorizer saw it write, create, alter or drop (all of them after a
+    /// migration that runs a PRAGMA or ATTACH).
     ///
     /// # Examples
     ///
@@ -83,6 +100,16 @@ impl<'m> Migrator<'m> {
     /// // Nothing changed.
     /// assert_eq!(migrator.current_version(&conn)?, 1);
     /// assert!(conn.prepare("SELECT name FROM users").is_err());
+    ///
+    /// // Without the duplicate, both would succeed; version 3 adds a
+    /// // column, which changes no row.
+    /// conn.execute_batch("DELETE FROM users WHERE id = 'u2'")?;
+    /// let trials = migrator.trial(&mut conn)?;
+    /// assert!(matches!(&trials[..], [(2, Trial::Succeeded(..)), (3, Trial::Succeeded(..))]));
+    /// let (3, Trial::Succeeded(_, data)) = &trials[1] else { unreachable!() };
+    /// assert_eq!(data.tables.len(), 1);
+    /// assert_eq!((data.tables[0].rows_before, data.tables[0].rows_after), (Some(1), Some(1)));
+    /// assert_eq!(data.changes().count(), 0);
     /// # Ok(())
     /// # }
     /// ```
@@ -101,6 +128,7 @@ impl<'m> Migrator<'m> {
             // checksums) is rolled back with the trial.
             let (tx, state, _) = self.lock(conn, &mut ApplyReport::default(), None, scope)?;
             let mut outcomes = Vec::new();
+            let mut census = Census::read(&tx).map_err(|e| self.classify(e))?;
             let mut failed = false;
             let mut skipped = false;
             for m in self.pending_after(state.version) {
@@ -119,15 +147,19 @@ impl<'m> Migrator<'m> {
                     tx.execute_batch("SAVEPOINT trial")?;
                     // Its row too, as apply writes it: a trigger or a
                     // constraint on the tracking table fails here as well.
-                    let result = run_checked(&tx, m, scope).and_then(|()| {
+                    let result = run_checked(&tx, m, scope).and_then(|written| {
                         self.record(&tx, m, started.elapsed())
-                            .map_err(|e| self.not_committed(m, e))
+                            .map_err(|e| self.not_committed(m, e))?;
+                        Ok(written)
                     });
                     let took = started.elapsed();
                     match result {
-                        Ok(()) => {
+                        Ok(written) => {
+                            let (after, data) =
+                                census.after(&tx, &written).map_err(|e| self.classify(e))?;
+                            census = after;
                             tx.execute_batch("RELEASE trial")?;
-                            Trial::Succeeded(took)
+                            Trial::Succeeded(took, data)
                         }
                         Err(e) => {
                             tx.execute_batch("ROLLBACK TO trial; RELEASE trial")?;
@@ -142,5 +174,52 @@ impl<'m> Migrator<'m> {
             tx.rollback().map_err(|e| self.classify(e))?;
             Ok(outcomes)
         })
+    }
+}
+
+impl<'m> Migrator<'m> {
+    /// The pending migrations (up to the target) that declare data they
+    /// remove (`loses` in `migrations.toml`, [`Migration::losing`]), in
+    /// version order: what `apply` shows, and asks about, before running
+    /// them. Reads only. Refuses what `apply` would refuse before running
+    /// anything, so that nothing is shown or asked about a run that cannot
+    /// happen: a record that disagrees with this build
+    /// ([`Error::Inconsistent`]) and, when a migration declares a loss, a
+    /// database this process cannot write ([`Error::ReadOnly`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use migrate_core::rusqlite::Connection;
+    /// use migrate_core::{Migration, Migrator};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = [
+    ///     Migration::new(1, "Create users", ["CREATE TABLE users (id TEXT, legacy_score INTEGER)"]),
+    ///     Migration::new(2, "Drop legacy_score", ["ALTER TABLE users DROP COLUMN legacy_score"])
+    ///         .losing(["users.legacy_score"]),
+    ///     Migration::new(3, "Index users", ["CREATE INDEX idx_users_id ON users(id)"]),
+    /// ];
+    /// let conn = Connection::open_in_memory()?;
+    /// let losses = Migrator::new(&list).pending_losses(&conn)?;
+    /// assert_eq!(losses.len(), 1);
+    /// assert_eq!(losses[0].version(), 2);
+    /// assert_eq!(losses[0].loses().collect::<Vec<_>>(), ["users.legacy_score"]);
+    ///
+    /// // Not when the target stops before it.
+    /// assert!(Migrator::new(&list).target(Some(1)).pending_losses(&conn)?.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn pending_losses(&self, conn: &Connection) -> Result<Vec<&'m Migration>, Error> {
+        let state = self.read_consistently(conn, |c| self.locked_state(c))?;
+        let losses: Vec<&'m Migration> = self
+            .pending_after(state.version)
+            .filter(|m| m.loses().len() > 0)
+            .collect();
+        if !losses.is_empty() {
+            refuse_read_only(conn)?;
+        }
+        Ok(losses)
     }
 }
