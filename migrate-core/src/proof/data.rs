@@ -357,7 +357,7 @@ impl<'a> Run<'a> {
                     previous.entry(key).or_insert(table);
                 }
             }
-            found.items.extend(self.restored(&previous));
+            found.items.extend(self.restored(&previous, &touched));
             let stop = until(&found);
             report.findings.push(found);
             if stop {
@@ -481,8 +481,11 @@ impl<'a> Run<'a> {
 
     /// What up then down did not bring back of `previous` (the tables the
     /// version before had, that either touched): rows and values only, the
-    /// schema being the empty proof's round trip's to compare.
-    fn restored(&self, previous: &BTreeMap<String, Table>) -> Vec<Item> {
+    /// schema being the empty proof's round trip's to compare. What the
+    /// down's own statements (`touched`) change on purpose is exempt, as
+    /// for a migration: a down that deletes what its up granted also
+    /// deletes the grants written since, by design.
+    fn restored(&self, previous: &BTreeMap<String, Table>, touched: &Touched) -> Vec<Item> {
         let mut items = Vec::new();
         for (key, old) in previous {
             let Some(now) = self.tables.get(key) else {
@@ -498,12 +501,16 @@ impl<'a> Run<'a> {
                     Loss::Rows { .. } => None,
                     Loss::Table { .. } | Loss::Column { .. } => continue,
                 };
+                let exempt = match &column {
+                    Some((c, _)) => touched.updated.contains(&(key.clone(), c.to_lowercase())),
+                    None => touched.deleted.contains(key),
+                };
                 items.push(Item {
                     table: old.name.clone(),
                     aliases: aliases.clone(),
                     column,
                     loss,
-                    exempt: false,
+                    exempt,
                     restore: true,
                 });
             }

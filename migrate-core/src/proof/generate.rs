@@ -28,6 +28,7 @@ pub(crate) struct Filled {
 /// first, FKs valid, deterministic for a schema and seed); returns what it
 /// filled and (table, reason) for tables it could not fill. Skips
 /// schema_migrations, sqlite_*, shadow tables, generated columns.
+#[allow(clippy::type_complexity)] // the agreed signature
 pub(crate) fn fill(
     conn: &Connection,
     seed: u64,
