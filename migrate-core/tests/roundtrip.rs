@@ -68,7 +68,8 @@ fn a_down_that_does_not_restore_a_column_says_which_and_what_it_left() {
         (
             "Drop legacy score",
             "sql = \"ALTER TABLE users DROP COLUMN legacy_score\"\n\
-             down = \"ALTER TABLE users ADD COLUMN legacy_scor INTEGER DEFAULT 0\"",
+             down = \"ALTER TABLE users ADD COLUMN legacy_scor INTEGER DEFAULT 0\"\n\
+             loses = [\"users.legacy_score\"]\ndown_loses = [\"users.legacy_score\"]",
         ),
     ]);
     assert_eq!(
@@ -341,8 +342,10 @@ fn autoincrement_keys_are_the_same_after_a_round_trip() {
 
 #[test]
 fn a_list_with_downs_embeds_the_same_fingerprints_as_without() {
+    // Taking users back loses its rows: declared (the line goes with the downs).
+    let users = format!("{}\ndown_loses = [\"users\"]", USERS.1);
     let with = list(&[
-        USERS,
+        (USERS.0, &users),
         (
             "Index users by name",
             "sql = \"CREATE INDEX idx_users_name ON users(name)\"\n\

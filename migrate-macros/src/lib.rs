@@ -271,6 +271,7 @@ fn generate(
             .collect::<Vec<u8>>(),
     );
     let schema = proof.schema.to_sql();
+    let warnings = warnings(proof, shown);
     let doc = format!(
         "The migrations of `{shown}`, validated, applied to SQLite and embedded at build time."
     );
@@ -278,6 +279,7 @@ fn generate(
         #[doc = #doc]
         pub static MIGRATIONS: #core::Migrations = {
             #track
+            #warnings
             #(#sql_statics)*
             #(#function_statics)*
             static LIST: [#core::Migration; #count] = [#(#entries),*];
@@ -299,6 +301,25 @@ fn generate(
             )
         };
     }
+}
+
+/// The proof's warnings, as rustc warnings at the macro's call: a proc
+/// macro cannot emit a warning on stable Rust, so each becomes a
+/// `#[deprecated]` item whose note is the warning, used at once, which
+/// rustc reports as a use of a deprecated item (the approach of the
+/// `proc-macro-warning` crate, written out).
+fn warnings(proof: &Proof, shown: &str) -> TokenStream {
+    let items = proof.warnings.iter().enumerate().map(|(i, w)| {
+        let name = quote::format_ident!("migrations_toml_warning_{}", i + 1);
+        let note = w.render(shown);
+        quote! {
+            #[allow(non_camel_case_types, dead_code)]
+            #[deprecated(note = #note)]
+            struct #name;
+            let _ = #name;
+        }
+    });
+    quote! { const _: () = { #(#items)* }; }
 }
 
 fn sql_ident(m: &Migration) -> proc_macro2::Ident {

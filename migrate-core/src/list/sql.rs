@@ -97,9 +97,168 @@ pub fn one_line(sql: &str, max: usize) -> String {
     }
 }
 
+/// What an `ALTER TABLE … RENAME` statement renames: names as written,
+/// unquoted, lower-case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Rename {
+    /// `ALTER TABLE from RENAME TO to`.
+    Table { from: String, to: String },
+    /// `ALTER TABLE table RENAME [COLUMN] from TO to`.
+    Column {
+        table: String,
+        from: String,
+        to: String,
+    },
+}
+
+/// The rename `sql` (one statement, as SQLite prepared it) makes, if it is
+/// an `ALTER TABLE … RENAME`; `None` for anything else (`ADD COLUMN`, `DROP
+/// COLUMN`, or text this reading does not follow). SQLite's authorizer says
+/// which table an `ALTER TABLE` alters, not the new name, so the data proof
+/// reads it here to follow the table's rows.
+pub(crate) fn rename(sql: &str) -> Option<Rename> {
+    let mut words = Words(sql);
+    let keyword = |words: &mut Words<'_>, kw: &str| matches!(words.next(), Some(Word::Bare(w)) if w.eq_ignore_ascii_case(kw));
+    if !keyword(&mut words, "alter") || !keyword(&mut words, "table") {
+        return None;
+    }
+    let mut table = words.next()?.name();
+    if words.peek_dot() {
+        table = words.next()?.name();
+    }
+    if !keyword(&mut words, "rename") {
+        return None;
+    }
+    let next = words.next()?;
+    match next {
+        Word::Bare(w) if w.eq_ignore_ascii_case("to") => Some(Rename::Table {
+            from: table,
+            to: words.next()?.name(),
+        }),
+        first => {
+            let from = match first {
+                Word::Bare(w) if w.eq_ignore_ascii_case("column") => words.next()?.name(),
+                other => other.name(),
+            };
+            if !keyword(&mut words, "to") {
+                return None;
+            }
+            Some(Rename::Column {
+                table,
+                from,
+                to: words.next()?.name(),
+            })
+        }
+    }
+}
+
+/// A word of SQL text: a bare word, or a quoted name with its quotes
+/// removed.
+enum Word<'a> {
+    Bare(&'a str),
+    Quoted(String),
+}
+
+impl Word<'_> {
+    fn name(self) -> String {
+        match self {
+            Word::Bare(w) => w.to_lowercase(),
+            Word::Quoted(w) => w.to_lowercase(),
+        }
+    }
+}
+
+/// The words of SQL text, skipping comments and whitespace (enough of
+/// SQLite's tokenizer for `ALTER TABLE` statements).
+struct Words<'a>(&'a str);
+
+impl<'a> Words<'a> {
+    /// Skips a `.` (a schema's name before the table's), if there is one.
+    fn peek_dot(&mut self) -> bool {
+        let rest = skip_trivia(self.0);
+        match rest.strip_prefix('.') {
+            Some(after) => {
+                self.0 = after;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn next(&mut self) -> Option<Word<'a>> {
+        let rest = skip_trivia(self.0);
+        let mut chars = rest.char_indices();
+        let (_, first) = chars.next()?;
+        let close = match first {
+            '"' => '"',
+            '`' => '`',
+            '[' => ']',
+            '\'' => '\'',
+            c if c.is_alphanumeric() || c == '_' || c == '$' || !c.is_ascii() => {
+                let end = rest
+                    .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$' || !c.is_ascii()))
+                    .unwrap_or(rest.len());
+                self.0 = &rest[end..];
+                return Some(Word::Bare(&rest[..end]));
+            }
+            _ => return None,
+        };
+        let mut name = String::new();
+        let mut iter = rest[1..].char_indices().peekable();
+        while let Some((i, c)) = iter.next() {
+            if c == close {
+                // A doubled quote stands for one (not for `]`).
+                if close != ']' && iter.peek().is_some_and(|&(_, n)| n == close) {
+                    iter.next();
+                    name.push(c);
+                    continue;
+                }
+                self.0 = &rest[1 + i + c.len_utf8()..];
+                return Some(Word::Quoted(name));
+            }
+            name.push(c);
+        }
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn renames_are_read_from_alter_table() {
+        let table = |from: &str, to: &str| Rename::Table {
+            from: from.into(),
+            to: to.into(),
+        };
+        assert_eq!(
+            rename("ALTER TABLE users_new RENAME TO users"),
+            Some(table("users_new", "users"))
+        );
+        assert_eq!(
+            rename("alter table main.\"Odd \"\"x\"\"\" /* c */ rename to [Users]"),
+            Some(table("odd \"x\"", "users"))
+        );
+        assert_eq!(
+            rename("ALTER TABLE t RENAME COLUMN a TO `b`"),
+            Some(Rename::Column {
+                table: "t".into(),
+                from: "a".into(),
+                to: "b".into()
+            })
+        );
+        assert_eq!(
+            rename("ALTER TABLE t RENAME a TO b"),
+            Some(Rename::Column {
+                table: "t".into(),
+                from: "a".into(),
+                to: "b".into()
+            })
+        );
+        assert_eq!(rename("ALTER TABLE t ADD COLUMN rename_to TEXT"), None);
+        assert_eq!(rename("ALTER TABLE t DROP COLUMN x"), None);
+    }
 
     #[test]
     fn blank_means_no_statement() {

@@ -1,8 +1,13 @@
 //! The proof: what runs at build time, on the bundled SQLite, before a list
 //! may be embedded ([`verify`]), with the round trip of every down
-//! ([`roundtrip`]) and the rows it compares ([`rows`]).
+//! ([`roundtrip`]) and the rows it compares ([`rows`]); then the data proof
+//! ([`data`]), on generated rows ([`generate`]), with its copy of the
+//! tables ([`tables`]) and their comparison ([`compare`]).
 
+mod compare;
+mod data;
 mod generate;
 mod roundtrip;
 mod rows;
+mod tables;
 pub mod verify;

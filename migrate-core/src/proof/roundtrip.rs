@@ -63,7 +63,7 @@ impl Start {
     /// application's rows); left raised, applying k again would give its
     /// rows other keys than applying it once does, and the proof would go
     /// on from a database production never has.
-    fn restore_sequence(&self, conn: &Connection) -> rusqlite::Result<()> {
+    pub(super) fn restore_sequence(&self, conn: &Connection) -> rusqlite::Result<()> {
         let exists = conn.prepare("SELECT 1 FROM sqlite_sequence").is_ok();
         if !exists {
             return Ok(());

@@ -292,7 +292,7 @@ mod tests {
     fn touched(tables: &[&str]) -> Touched {
         Touched {
             tables: tables.iter().map(|t| (*t).to_owned()).collect(),
-            everything: false,
+            ..Touched::default()
         }
     }
 

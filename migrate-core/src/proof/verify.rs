@@ -20,6 +20,7 @@ use crate::manifest::{Diagnostic, Location, Manifest, ManifestError, SqlOrigin};
 use crate::schema::{Fingerprint, Fingerprinter, Schema};
 use crate::{Error, Function, Migration, Migrations, Migrator};
 
+pub use super::data::{NeededLosses, needed_losses};
 pub use super::roundtrip::Mismatch;
 pub use super::rows::RowDifference;
 
@@ -34,6 +35,11 @@ pub struct Proof {
     /// statements call, as declared, in alphabetical order (see
     /// [`prove_with_functions`]).
     pub calls: Vec<Vec<String>>,
+    /// What the build should warn about: the migrations that fail on the
+    /// data proof's generated rows, but not on the empty database (see
+    /// [`prove_manifest`]); empty from [`prove`] and
+    /// [`prove_with_functions`], which run no data proof.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// A migration SQLite rejected during the proof, or whose down does not
@@ -255,6 +261,7 @@ pub fn prove_with_functions(
         fingerprints,
         schema,
         calls,
+        warnings: Vec::new(),
     })
 }
 
@@ -291,7 +298,13 @@ fn declared_among(functions: &[Function], noted: &BTreeSet<String>) -> Vec<Strin
 
 /// [`prove`] for a parsed manifest, with a rejection turned into a
 /// diagnostic that points at the statement in `migrations.toml` (or in its
-/// `sql_file`); `text` is the manifest's text.
+/// `sql_file`); `text` is the manifest's text. Then, on a second database
+/// whose tables hold generated rows before each migration, the data proof:
+/// every migration must keep every row and value, unless it declares the
+/// loss (`loses`, `down_loses`) or makes it on purpose (its own `UPDATE …
+/// SET` and `DELETE FROM`), and every declared loss must happen (see the
+/// `data` module's documentation). A migration that fails on the generated
+/// rows only becomes one of [`Proof::warnings`].
 ///
 /// # Examples
 ///
@@ -324,6 +337,13 @@ fn declared_among(functions: &[Function], noted: &BTreeSet<String>) -> Vec<Strin
 /// assert_eq!(proof.fingerprints.len(), 1);
 /// ```
 pub fn prove_manifest(manifest: &Manifest, text: &str) -> Result<Proof, Diagnostic> {
+    let mut proof = prove_manifest_empty(manifest, text)?;
+    proof.warnings = super::data::prove(manifest, text)?;
+    Ok(proof)
+}
+
+/// The empty-database proof of [`prove_manifest`], without the data proof.
+pub(super) fn prove_manifest_empty(manifest: &Manifest, text: &str) -> Result<Proof, Diagnostic> {
     prove_with_functions(&manifest.migrations, manifest.migrations.functions())
         .map_err(|r| diagnose(manifest, text, &r))
 }

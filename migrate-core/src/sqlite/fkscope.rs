@@ -46,7 +46,17 @@ pub(crate) struct Written {
     pub altered: BTreeSet<String>,
     /// Something the scope cannot reason about: check every table.
     pub everything: bool,
+    /// The columns `UPDATE … SET` (or an upsert's `DO UPDATE SET`)
+    /// assigns, as (table, column), lower-case: trigger bodies included.
+    pub updated: BTreeSet<(String, String)>,
+    /// Tables `DELETE FROM` deletes from, lower-case: trigger bodies
+    /// included.
+    pub deleted: BTreeSet<String>,
+    /// The renames (`ALTER TABLE … RENAME …`), in the order they ran.
+    pub renames: Vec<Rename>,
 }
+
+pub(crate) use crate::sql::Rename;
 
 /// Every table a run's migrations wrote, created, altered or dropped (by
 /// lower-case name), for the build-time proof, which keeps a copy of the
@@ -59,6 +69,15 @@ pub(crate) struct Touched {
     /// Something the authorizer cannot name tables for (a PRAGMA, ATTACH):
     /// any table may have changed.
     pub everything: bool,
+    /// See [`Written::updated`]: the data proof lets a migration change
+    /// the values it assigns on purpose.
+    pub updated: BTreeSet<(String, String)>,
+    /// See [`Written::deleted`]: the data proof lets a migration delete the
+    /// rows it deletes on purpose.
+    pub deleted: BTreeSet<String>,
+    /// See [`Written::renames`]: the data proof follows a table, or a
+    /// column, under its new name.
+    pub renames: Vec<Rename>,
 }
 
 /// Where [`Scope`] collects [`Touched`] (see [`Scope::install`]).
@@ -90,6 +109,13 @@ struct Statement {
     /// SQLite's own reading of it, whatever the spelling (`ROLLBACK
     /// TRANSACTION name`, `END`, a name that starts with `to`).
     transaction: bool,
+    /// It alters a table: its text says whether it renames one.
+    altering: bool,
+    /// Tables it deletes from (trigger bodies included).
+    deleting: BTreeSet<String>,
+    /// Tables it drops: SQLite's authorizer reports a DROP TABLE as a
+    /// delete from the table too, which is no `DELETE FROM`.
+    dropping: BTreeSet<String>,
 }
 
 /// The foreign-key scope of one run: the authorizer recording what each
@@ -137,14 +163,29 @@ impl Scope {
                     }
                     action => {
                         note(&mut lock(&seen.written), &action);
+                        match action {
+                            AuthAction::Delete { table_name } => {
+                                lock(&seen.statement)
+                                    .deleting
+                                    .insert(table_name.to_lowercase());
+                            }
+                            AuthAction::DropTable { table_name } => {
+                                lock(&seen.statement)
+                                    .dropping
+                                    .insert(table_name.to_lowercase());
+                            }
+                            _ => {}
+                        }
                         // Whether a new or altered table's foreign keys
                         // changed depends on the text too.
                         if let AuthAction::CreateTable { table_name }
                         | AuthAction::AlterTable { table_name, .. } = action
                         {
-                            lock(&seen.statement)
-                                .reshaping
-                                .insert(table_name.to_lowercase());
+                            let mut statement = lock(&seen.statement);
+                            statement.reshaping.insert(table_name.to_lowercase());
+                            if matches!(action, AuthAction::AlterTable { .. }) {
+                                statement.altering = true;
+                            }
                         }
                     }
                 }
@@ -187,6 +228,7 @@ impl Scope {
     /// read it while preparing it.
     pub fn prepared(&self, sql: &str) -> bool {
         let statement = std::mem::take(&mut *lock(&self.watch.statement));
+        let deletes: Vec<String> = deleted(&statement).collect();
         let controls_transaction = statement.transaction;
         let replaces = !statement.inserting.is_empty() && mentions(sql, b"replace");
         let mut w = lock(&self.watch.written);
@@ -201,6 +243,10 @@ impl Scope {
         if !statement.reshaping.is_empty() && mentions(sql, b"references") {
             w.reshaped.extend(statement.reshaping);
         }
+        if statement.altering {
+            w.renames.extend(crate::sql::rename(sql));
+        }
+        w.deleted.extend(deletes);
         controls_transaction
     }
 
@@ -211,14 +257,19 @@ impl Scope {
         // What a statement did whose text was never seen (prepared again
         // while running): assume the worst.
         let statement = std::mem::take(&mut *lock(&self.watch.statement));
+        let deletes: Vec<String> = deleted(&statement).collect();
         for table in statement.inserting {
             w.child.insert(table.clone());
             w.parent.insert(table);
         }
+        w.deleted.extend(deletes);
         w.reshaped.extend(statement.reshaping);
         if let Some(writes) = &self.writes {
             let mut touched = lock(writes);
             touched.everything |= w.everything;
+            touched.updated.extend(w.updated.iter().cloned());
+            touched.deleted.extend(w.deleted.iter().cloned());
+            touched.renames.extend(w.renames.iter().cloned());
             for set in [
                 &w.child,
                 &w.parent,
@@ -336,6 +387,15 @@ fn mentions(sql: &str, word: &[u8]) -> bool {
         .any(|w| w.eq_ignore_ascii_case(word))
 }
 
+/// The tables a statement deletes from, not counting those it drops.
+fn deleted(statement: &Statement) -> impl Iterator<Item = String> + '_ {
+    statement
+        .deleting
+        .difference(&statement.dropping)
+        .filter(|t| !t.starts_with("sqlite_"))
+        .cloned()
+}
+
 fn note(w: &mut Written, action: &AuthAction<'_>) {
     let mut add = |set: fn(&mut Written) -> &mut BTreeSet<String>, table: &str| {
         if !table.starts_with("sqlite_") {
@@ -358,9 +418,16 @@ fn note(w: &mut Written, action: &AuthAction<'_>) {
             add(|w| &mut w.dropped, table_name);
         }
         AuthAction::Delete { table_name } => add(|w| &mut w.parent, table_name),
-        AuthAction::Update { table_name, .. } => {
+        AuthAction::Update {
+            table_name,
+            column_name,
+        } => {
             add(|w| &mut w.child, table_name);
             add(|w| &mut w.parent, table_name);
+            if !table_name.starts_with("sqlite_") {
+                w.updated
+                    .insert((table_name.to_lowercase(), column_name.to_lowercase()));
+            }
         }
         // Adding, dropping or renaming a column keeps every key a child
         // points to (SQLite refuses to drop a column that is a key, and
