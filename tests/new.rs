@@ -391,3 +391,76 @@ fn down_writes_a_down_placeholder_only_when_asked() {
         errors[0].message
     );
 }
+
+/// Runs `fixture-repo declare-losses --manifest MANIFEST`.
+fn declare_losses(manifest: &Path) -> Run {
+    let out = command(REPO)
+        .env_remove("MIGRATE_MANIFEST")
+        .args(["declare-losses", "--manifest"])
+        .arg(manifest)
+        .output()
+        .expect("run fixture-repo declare-losses");
+    Run::from(out)
+}
+
+#[test]
+fn declare_losses_writes_exactly_the_declarations_the_data_proof_needs() {
+    // The repository's history as a project that never declared anything
+    // would have it, and with a stale declaration on version 3.
+    let undeclared = REPO_MIGRATIONS
+        .replace("loses = [\"users.legacy_score\"]\n", "")
+        .replace("loses = [\"users.age_range\"]\n", "");
+    assert_ne!(undeclared, REPO_MIGRATIONS);
+    let stale = undeclared.replacen("version = 3\n", "version = 3\nloses = [\"users\"]\n", 1);
+    assert_ne!(stale, undeclared);
+    let (_dir, path) = manifest_with(&stale);
+    let run = declare_losses(&path);
+    run.expect_success();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{run}");
+    assert!(lines[0].starts_with("Version 3 ("), "{run}");
+    assert!(lines[0].ends_with(": removed stale \"users\""), "{run}");
+    assert_eq!(
+        lines[1],
+        "Version 11 (\"Remove deprecated legacy_score column from users\"): loses = [\"users.legacy_score\"]"
+    );
+    assert_eq!(
+        lines[2],
+        "Version 12 (\"Change age_range to integer type\"): loses = [\"users.age_range\"]"
+    );
+    assert!(
+        lines[3].starts_with("Declared what 3 migrations lose in "),
+        "{run}"
+    );
+
+    // The file now declares what the build needs: it parses with exactly
+    // those entries, and every other line is as it was.
+    let manifest = parse_file(&path);
+    let declared: Vec<(u32, Vec<String>)> = manifest
+        .migrations
+        .iter()
+        .filter(|m| m.loses().len() > 0)
+        .map(|m| (m.version(), m.loses().map(str::to_owned).collect()))
+        .collect();
+    assert_eq!(
+        declared,
+        [
+            (11, vec!["users.legacy_score".to_owned()]),
+            (12, vec!["users.age_range".to_owned()])
+        ]
+    );
+    let written = read(&path);
+    let without = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.starts_with("loses = "))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(without(&written), without(&undeclared));
+
+    // Nothing more to declare the second time; the file is left alone.
+    let run = declare_losses(&path);
+    run.expect_success();
+    assert!(run.stdout.starts_with("Nothing to declare: "), "{run}");
+    assert_eq!(read(&path), written);
+}

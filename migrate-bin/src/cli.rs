@@ -156,6 +156,12 @@ enum Command {
         migrate new \"Backfill user timezones\" --sql-file"
     )]
     New(crate::new::NewArgs),
+    /// Write into migrations.toml the `loses` declarations the build's data proof needs (for an existing history)
+    #[command(
+        name = "declare-losses",
+        after_help = "Example:\n  migrate declare-losses --manifest migrations.toml && git diff migrations.toml"
+    )]
+    DeclareLosses(crate::losses::DeclareArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     #[command(after_help = "Example:\n  migrate completions bash > /etc/bash_completion.d/migrate")]
     Completions {
@@ -380,6 +386,9 @@ where
             return ExitCode::SUCCESS;
         }
         Command::New(args) => return ExitCode::from(crate::new::run(args, migrations)),
+        Command::DeclareLosses(args) => {
+            return ExitCode::from(crate::losses::run(args, migrations));
+        }
         Command::Completions { shell } => {
             return ExitCode::from(crate::docs::completions(*shell, Cli::command()));
         }

@@ -13,7 +13,9 @@
 mod cli;
 mod docs;
 mod down;
+mod edit;
 mod log;
+mod losses;
 mod new;
 mod output;
 
