@@ -7,7 +7,7 @@ use rusqlite::Connection;
 use super::Migrator;
 use super::apply::ApplyReport;
 use super::data::{Census, DataChange};
-use super::execute::{refuse_read_only, run_checked};
+use super::execute::{interrupted, refuse_read_only, run_checked};
 use crate::{Error, Migration};
 
 /// What a trial run (`apply --dry-run`) found for one pending migration:
@@ -117,7 +117,9 @@ impl<'m> Migrator<'m> {
         if !conn.is_autocommit() {
             return Err(Error::InTransaction);
         }
-        let state = self.read_consistently(conn, |c| self.locked_state(c))?;
+        let state = self
+            .read_consistently(conn, |c| self.locked_state(c))
+            .map_err(|e| interrupted(e, None))?;
         if state.next.is_none() {
             return Ok(Vec::new());
         }
@@ -212,7 +214,10 @@ impl<'m> Migrator<'m> {
     /// # }
     /// ```
     pub fn pending_losses(&self, conn: &Connection) -> Result<Vec<&'m Migration>, Error> {
-        let state = self.read_consistently(conn, |c| self.locked_state(c))?;
+        // An SQLite error here says, as apply's would, that nothing changed.
+        let state = self
+            .read_consistently(conn, |c| self.locked_state(c))
+            .map_err(|e| interrupted(e, None))?;
         let losses: Vec<&'m Migration> = self
             .pending_after(state.version)
             .filter(|m| m.loses().len() > 0)
