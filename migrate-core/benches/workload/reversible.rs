@@ -10,7 +10,8 @@ pub fn reversible_toml(n: usize, downs: bool) -> String {
     let mut out = String::with_capacity(n * 300);
     for i in 1..=n {
         let table = (i - 1) / 4;
-        let (description, sql, down) = match i % 4 {
+        // What each down removes by nature, declared as the data proof asks.
+        let (description, sql, down, down_loses) = match i % 4 {
             1 => (
                 format!("Create table t{table}"),
                 format!(
@@ -19,11 +20,13 @@ pub fn reversible_toml(n: usize, downs: bool) -> String {
                      created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP\n)\"\"\""
                 ),
                 format!("\"DROP TABLE t{table}\""),
+                Some(format!("t{table}")),
             ),
             2 => (
                 format!("Add score to t{table}"),
                 format!("\"ALTER TABLE t{table} ADD COLUMN score{i} INTEGER DEFAULT 0\""),
                 format!("\"ALTER TABLE t{table} DROP COLUMN score{i}\""),
+                Some(format!("t{table}.score{i}")),
             ),
             3 => (
                 format!("Index t{table} by name and score"),
@@ -32,6 +35,7 @@ pub fn reversible_toml(n: usize, downs: bool) -> String {
                     i - 1
                 ),
                 format!("\"DROP INDEX idx_t{table}_{i}\""),
+                None,
             ),
             _ => (
                 format!("Seed t{table}"),
@@ -41,6 +45,7 @@ pub fn reversible_toml(n: usize, downs: bool) -> String {
                     s = i - 2
                 ),
                 format!("\"DELETE FROM t{table} WHERE name IN ('seed {i}', 'seed {i} b')\""),
+                None,
             ),
         };
         out.push_str(&format!(
@@ -48,6 +53,9 @@ pub fn reversible_toml(n: usize, downs: bool) -> String {
         ));
         if downs {
             out.push_str(&format!("down = {down}\n"));
+            if let Some(lost) = down_loses {
+                out.push_str(&format!("down_loses = [\"{lost}\"]\n"));
+            }
         }
         out.push('\n');
     }
