@@ -184,3 +184,25 @@ pub(crate) fn replace(current: &Current, text: &str) -> io::Result<()> {
     }
     result
 }
+
+/// Prints the lines of a successful edit, or its failure; the exit code.
+pub(crate) fn finish(result: Result<Vec<String>, Failure>) -> u8 {
+    match result {
+        Ok(lines) => {
+            for line in lines {
+                crate::output::line(&line);
+            }
+            0
+        }
+        Err(failure) => {
+            crate::output::failure(
+                None,
+                failure.code,
+                failure.exit_code,
+                &failure.message,
+                None,
+            );
+            failure.exit_code
+        }
+    }
+}

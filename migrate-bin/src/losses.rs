@@ -12,8 +12,7 @@ use std::path::PathBuf;
 use migrate_core::Migrations;
 use migrate_core::verify::{NeededLosses, needed_losses, prove_manifest};
 
-use crate::edit::{Failure, locate, read, render, replace, validate};
-use crate::output;
+use crate::edit::{Failure, finish, locate, read, render, replace, validate};
 
 /// Arguments of `migrate declare-losses`.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
@@ -25,24 +24,7 @@ pub struct DeclareArgs {
 
 /// Runs `migrate declare-losses`; the exit code.
 pub fn run(args: &DeclareArgs, migrations: &Migrations) -> u8 {
-    match declare(args, migrations) {
-        Ok(lines) => {
-            for line in lines {
-                output::line(&line);
-            }
-            0
-        }
-        Err(failure) => {
-            output::failure(
-                None,
-                failure.code,
-                failure.exit_code,
-                &failure.message,
-                None,
-            );
-            failure.exit_code
-        }
-    }
+    finish(declare(args, migrations))
 }
 
 fn declare(args: &DeclareArgs, migrations: &Migrations) -> Result<Vec<String>, Failure> {

@@ -21,8 +21,7 @@ use std::path::{Path, PathBuf};
 
 use migrate_core::Migrations;
 
-use crate::edit::{Current, Failure, locate, read, render, replace, validate};
-use crate::output;
+use crate::edit::{Current, Failure, finish, locate, read, render, replace, validate};
 
 /// Arguments of `migrate new`.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
@@ -49,22 +48,7 @@ const SLUG_MAX: usize = 50;
 
 /// Runs `migrate new`; the exit code.
 pub fn run(args: &NewArgs, migrations: &Migrations) -> u8 {
-    match add(args, migrations) {
-        Ok(added) => {
-            output::line(&added.summary());
-            0
-        }
-        Err(failure) => {
-            output::failure(
-                None,
-                failure.code,
-                failure.exit_code,
-                &failure.message,
-                None,
-            );
-            failure.exit_code
-        }
-    }
+    finish(add(args, migrations).map(|added| vec![added.summary()]))
 }
 
 /// What `migrate new` wrote.
