@@ -726,18 +726,7 @@ pub fn needed_losses(manifest: &Manifest, text: &str) -> Result<Vec<NeededLosses
         if verdict.undeclared.is_empty() && verdict.stale.is_empty() {
             continue;
         }
-        let mut wanted: Vec<String> = declared
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !verdict.stale.contains(i))
-            .map(|(_, e)| e.clone())
-            .collect();
-        for item in &verdict.undeclared {
-            let entry = item.entry();
-            if !wanted.iter().any(|w| w.eq_ignore_ascii_case(&entry)) {
-                wanted.push(entry);
-            }
-        }
+        let wanted = wanted(&declared, &verdict);
         let stale: Vec<String> = verdict.stale.iter().map(|&i| declared[i].clone()).collect();
         let at = match out.last_mut() {
             Some(last) if last.version == found.version => last,
@@ -764,6 +753,24 @@ pub fn needed_losses(manifest: &Manifest, text: &str) -> Result<Vec<NeededLosses
         }
     }
     Ok(out)
+}
+
+/// The declarations that make a side pass: those it has that are needed,
+/// in their order, then the entries it lacks.
+fn wanted(declared: &[String], verdict: &Verdict) -> Vec<String> {
+    let mut wanted: Vec<String> = declared
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !verdict.stale.contains(i))
+        .map(|(_, e)| e.clone())
+        .collect();
+    for item in &verdict.undeclared {
+        let entry = item.entry();
+        if !wanted.iter().any(|w| w.eq_ignore_ascii_case(&entry)) {
+            wanted.push(entry);
+        }
+    }
+    wanted
 }
 
 /// How a message names what ran.
@@ -796,22 +803,13 @@ fn diagnose(
     let key = key(part);
     if !verdict.undeclared.is_empty() {
         let mut clauses: Vec<String> = Vec::new();
-        let mut wanted: Vec<String> = declared
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !verdict.stale.contains(i))
-            .map(|(_, e)| e.clone())
-            .collect();
         for item in &verdict.undeclared {
             let clause = item.clause();
             if !clauses.contains(&clause) {
                 clauses.push(clause);
             }
-            let entry = item.entry();
-            if !wanted.iter().any(|w| w.eq_ignore_ascii_case(&entry)) {
-                wanted.push(entry);
-            }
         }
+        let wanted = wanted(declared, verdict);
         let list = wanted
             .iter()
             .map(|w| format!("{w:?}"))
