@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use migrate_core::rusqlite::{Connection, OpenFlags};
 use migrate_core::{Error, Migrations, Migrator};
 
@@ -414,8 +414,14 @@ where
         .any(|(a, next)| {
             a == "--json" || a == "--format=json" || (a == "--format" && next == "json")
         });
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
+    // Whether --database was on the command line (not from
+    // MIGRATE_DATABASE): it cannot go with a fleet.
+    let parsed = Cli::command().try_get_matches_from(args).and_then(|m| {
+        let given = m.value_source("database") == Some(clap::parser::ValueSource::CommandLine);
+        Cli::from_arg_matches(&m).map(|cli| (cli, given))
+    });
+    let (cli, database_given) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) if e.use_stderr() && wants_json => {
             output::configure(output::Mode {
                 json: true,
@@ -450,6 +456,10 @@ where
                 migrations.latest_version()
             ),
         );
+        return ExitCode::from(2);
+    }
+    if let Err(message) = cli.fleet.fits(&command, database_given) {
+        output::error(None, &message);
         return ExitCode::from(2);
     }
     // Commands that need no database.
@@ -498,10 +508,6 @@ where
         return ExitCode::from(crate::fleet::run(
             &cli.fleet, &command, migrations, &migrator, timeout,
         ));
-    }
-    if let Err(message) = cli.fleet.stray() {
-        output::error(None, &message);
-        return ExitCode::from(2);
     }
     let Some(path) = cli
         .database

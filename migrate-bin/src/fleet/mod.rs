@@ -29,21 +29,11 @@ use report::{Done, Report};
 #[derive(Debug, clap::Args, Clone, PartialEq, Eq, Default)]
 pub(crate) struct FleetArgs {
     /// Run the command on every file this glob matches (quote it: 'tenants/*.db'); repeat for several
-    #[arg(
-        long = "databases",
-        global = true,
-        value_name = "PATTERN",
-        conflicts_with = "database"
-    )]
+    #[arg(long = "databases", global = true, value_name = "PATTERN")]
     patterns: Vec<String>,
 
     /// Run the command on every database listed in FILE, one path per line ('-': standard input)
-    #[arg(
-        long = "databases-from",
-        global = true,
-        value_name = "FILE",
-        conflicts_with = "database"
-    )]
+    #[arg(long = "databases-from", global = true, value_name = "FILE")]
     from: Option<PathBuf>,
 
     /// With --databases: how many databases at once [default: the number of cores]
@@ -67,8 +57,28 @@ impl FleetArgs {
         !self.patterns.is_empty() || self.from.is_some()
     }
 
-    /// A policy option given without a fleet: refused, rather than ignored.
-    pub(crate) fn stray(&self) -> Result<(), String> {
+    /// Refuses what cannot go together, before anything runs: a fleet with
+    /// `--database` on the command line (MIGRATE_DATABASE is ignored), or
+    /// with a command that does not run on databases, and a policy option
+    /// without a fleet.
+    pub(crate) fn fits(&self, command: &Command, database_given: bool) -> Result<(), String> {
+        if self.selected() {
+            if database_given {
+                return Err(
+                    "--database names one database and --databases or --databases-from \
+                     a fleet: give one or the other"
+                        .to_owned(),
+                );
+            }
+            if command.fleet_kind().is_none() {
+                return Err(
+                    "--databases and --databases-from work with status, version, \
+                     history, check, apply, down and redo"
+                        .to_owned(),
+                );
+            }
+            return Ok(());
+        }
         let given = [
             (self.jobs.is_some(), "--jobs"),
             (self.keep_going, "--keep-going"),
@@ -92,14 +102,8 @@ pub(crate) fn run(
     migrator: &Migrator<'_>,
     timeout: Duration,
 ) -> u8 {
-    let Some((name, changes)) = command.fleet_kind() else {
-        output::error(
-            None,
-            "--databases and --databases-from work with status, version, history, check, \
-             apply, down and redo",
-        );
-        return 2;
-    };
+    // `fits` refused the others.
+    let (name, changes) = command.fleet_kind().unwrap_or(("status", false));
     let prepared = select::paths(&args.patterns, args.from.as_deref())
         .and_then(|paths| Ok((paths, command.for_fleet(migrations)?)));
     let ((paths, problems), command) = match prepared {
