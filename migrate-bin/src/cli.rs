@@ -37,7 +37,8 @@ Exit codes: 0 success; 1 a migration, a down or the database failed (or
 would, with --dry-run); 2 usage error, or a version to roll back has no down;
 3 the database disagrees with this build (unknown, skipped or modified
 migrations, drift, a foreign schema_migrations table, or anything `check`
-finds); 4 the database stayed locked past --busy-timeout.";
+finds); 4 the database stayed locked past --busy-timeout. Over a fleet
+(--databases), the worst of the databases' codes: 1, then 3, 2, 4.";
 
 /// Apply and inspect the SQLite migrations built into this program.
 #[derive(Debug, Parser)]

@@ -31,7 +31,7 @@ use crate::{ApplyReport, Error, Migrator};
 ///
 /// ```
 /// use migrate_core::{Migration, Migrator};
-/// use migrate_core::fleet::{Fleet, Outcome, Stopped};
+/// use migrate_core::fleet::{Fleet, Outcome};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let list = [Migration::new(1, "Create users table", ["CREATE TABLE users (id TEXT PRIMARY KEY)"])];
