@@ -1,30 +1,37 @@
 #!/usr/bin/env bash
 # A fleet of N databases, each empty, brought to the repository's history
-# (its 15 migrations) three ways, side by side in one run:
+# (its 15 migrations) several ways, side by side in one run:
 #
-#   loop    a shell loop over the single-database CLI, `migrate --database F apply`
-#   xargs   the same command, one process per database, JOBS at once (`xargs -P`)
-#   fleet   one `migrate --databases 'DIR/*.db' apply -j JOBS`
+#   loop        a shell loop over the single-database CLI, `migrate --database F apply`
+#   xargs -P J  the same command, one process per database, J at once
+#   fleet -j J  one `migrate --databases 'DIR/*.db' apply -j J`
 #
-# Each run applies with the defaults (a backup of each existing file before
-# its first change, next to it), so all three do the same work per database.
-# Printed: databases per second for each, the fleet's peak RSS for all N
-# (/usr/bin/time -v), fsync + fdatasync calls per database for the single
-# CLI and for the fleet (strace -f -c, on FSYNC_N databases), and, with
-# CALLGRIND=1, instructions per database (valgrind --tool=callgrind, which
-# counts the same whatever else the machine is doing).
+# with J = JOBS (default: the number of cores, the fleet's default) and
+# J = WIDE (default 16): applying is bound by the latency of fsync, not by
+# the CPU, so more databases at once than cores pays off, for xargs as for
+# the fleet. Each run applies with the defaults (a backup of each existing
+# file before its first change, next to it), so all do the same work per
+# database.
 #
-# usage: benches/fleet.sh [N] [LOOP_N]     defaults: 10000 and 1000
-#   The loop and xargs run on LOOP_N databases (a rate needs no more); the
-#   fleet runs on all N. MIGRATE=path/to/migrate (default
-#   target/release/migrate), JOBS (default: nproc), FSYNC_N (default 100).
+# Printed: databases per second for each, the peak RSS of the fleet over
+# all N (/usr/bin/time -v), fsync + fdatasync calls per database for the
+# single CLI and for the fleet (strace -f -c, on FSYNC_N databases), and,
+# with CALLGRIND=1, instructions per database (valgrind --tool=callgrind,
+# which counts the same whatever else the machine is doing).
+#
+# usage: benches/fleet.sh [N] [LOOP_N]     defaults: 10000 and 500
+#   Everything but the last fleet run works on LOOP_N databases (a rate
+#   needs no more); the last fleet run (-j WIDE) works on all N.
+#   MIGRATE=path/to/migrate (default target/release/migrate), JOBS, WIDE,
+#   FSYNC_N (default 100).
 #
 # Wall-clock rates move with the machine's load: on a shared machine,
-# compare the three of one run (their ratios), not runs of different days.
+# compare the figures of one run (their ratios), not runs of different days.
 set -euo pipefail
 
 N=${1:-10000}
-LOOP_N=${2:-1000}
+LOOP_N=${2:-500}
+WIDE=${WIDE:-16}
 BIN=$(realpath "${MIGRATE:-target/release/migrate}")
 JOBS=${JOBS:-$(nproc)}
 FSYNC_N=${FSYNC_N:-100}
@@ -46,7 +53,8 @@ verify() {
     [ "$bad" = "$2" ] || { echo "$1: only $bad of $2 databases at version 15" >&2; exit 1; }
 }
 
-echo "migrate: $BIN; $(nproc) cores; JOBS=$JOBS; N=$N; LOOP_N=$LOOP_N"
+echo "migrate: $BIN; $(nproc) cores; JOBS=$JOBS; WIDE=$WIDE; N=$N; LOOP_N=$LOOP_N"
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 fleet_dir loop "$LOOP_N"
 t0=$(now)
@@ -54,26 +62,40 @@ for f in "$work"/loop/*.db; do "$BIN" --database "$f" -q apply; done
 t1=$(now)
 verify "$work/loop" "$LOOP_N"
 loop=$(rate "$LOOP_N" "$t0" "$t1")
-echo "loop:  $LOOP_N databases in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s: $loop databases/s"
+echo "loop:          $LOOP_N databases in $(secs "$t0" "$t1") s: $loop databases/s"
 
-fleet_dir xargs "$LOOP_N"
+declare -A rates
+for j in "$JOBS" "$WIDE"; do
+    fleet_dir "xargs-$j" "$LOOP_N"
+    t0=$(now)
+    (cd "$work/xargs-$j" && ls | xargs -P "$j" -I{} "$BIN" --database {} -q apply)
+    t1=$(now)
+    verify "$work/xargs-$j" "$LOOP_N"
+    rates[xargs-$j]=$(rate "$LOOP_N" "$t0" "$t1")
+    echo "xargs -P $j: $LOOP_N databases in $(secs "$t0" "$t1") s: ${rates[xargs-$j]} databases/s"
+done
+
+fleet_dir "fleet-$JOBS" "$LOOP_N"
 t0=$(now)
-(cd "$work/xargs" && ls | xargs -P "$JOBS" -I{} "$BIN" --database {} -q apply)
+"$BIN" --databases "$work/fleet-$JOBS/*.db" -j "$JOBS" -q apply >/dev/null
 t1=$(now)
-verify "$work/xargs" "$LOOP_N"
-xargs_rate=$(rate "$LOOP_N" "$t0" "$t1")
-echo "xargs: $LOOP_N databases in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s: $xargs_rate databases/s"
+verify "$work/fleet-$JOBS" "$LOOP_N"
+rates[fleet-$JOBS]=$(rate "$LOOP_N" "$t0" "$t1")
+echo "fleet -j $JOBS: $LOOP_N databases in $(secs "$t0" "$t1") s: ${rates[fleet-$JOBS]} databases/s"
 
 fleet_dir fleet "$N"
 t0=$(now)
-/usr/bin/time -v -o "$work/time.txt" "$BIN" --databases "$work/fleet/*.db" -j "$JOBS" apply >"$work/fleet.txt"
+/usr/bin/time -v -o "$work/time.txt" "$BIN" --databases "$work/fleet/*.db" -j "$WIDE" apply >"$work/fleet.txt"
 t1=$(now)
 head -2 "$work/fleet.txt"
 verify "$work/fleet" "$N"
-fleet=$(rate "$N" "$t0" "$t1")
+rates[fleet-$WIDE]=$(rate "$N" "$t0" "$t1")
 rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/time.txt")
-echo "fleet: $N databases in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s: $fleet databases/s; peak RSS $rss KiB"
-echo "fleet / loop: $(awk -v a="$fleet" -v b="$loop" 'BEGIN{printf "%.1f", a/b}')x; fleet / xargs: $(awk -v a="$fleet" -v b="$xargs_rate" 'BEGIN{printf "%.1f", a/b}')x"
+echo "fleet -j $WIDE: $N databases in $(secs "$t0" "$t1") s: ${rates[fleet-$WIDE]} databases/s; peak RSS $rss KiB"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
+for j in "$JOBS" "$WIDE"; do
+    echo "at $j: fleet / loop $(ratio "${rates[fleet-$j]}" "$loop")x, fleet / xargs $(ratio "${rates[fleet-$j]}" "${rates[xargs-$j]}")x"
+done
 
 # fsync + fdatasync calls (strace's summary of every process).
 syncs() { awk '/fsync|fdatasync/ { n += $4 } END { print n + 0 }' "$1"; }

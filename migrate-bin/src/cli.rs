@@ -238,7 +238,9 @@ impl Command {
                 use std::io::IsTerminal;
                 let losing: Vec<String> = migrations
                     .iter()
-                    .filter(|m| args.to.is_none_or(|to| m.version() <= to) && m.loses().len() > 0)
+                    .filter(|m| {
+                        args.to.is_none_or(|to| m.version() <= to) && m.loses().next().is_some()
+                    })
                     .map(|m| m.version().to_string())
                     .collect();
                 if !losing.is_empty() && std::io::stdin().is_terminal() {

@@ -125,9 +125,13 @@ pub(crate) fn run(
     }
     // Commands that change nothing go through the whole fleet: stopping
     // protects no database, and the point is to see every one of them.
-    let fleet = fleet
-        .keep_going(args.keep_going || !changes)
-        .canary(args.canary.map_or(0, |k| k as usize));
+    let fleet = if changes {
+        fleet
+            .keep_going(args.keep_going)
+            .canary(args.canary.map_or(0, |k| k as usize))
+    } else {
+        fleet.keep_going(true)
+    };
     let names = Names::new(command.shared_backup_dir());
     let mut report = Report::start(name);
     let summary = fleet.run(
