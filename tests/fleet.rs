@@ -693,3 +693,54 @@ fn a_shared_backup_dir_refuses_a_second_database_of_the_same_name() {
     assert_eq!(version_of(&dir.path().join("a/app.db")), 15);
     assert_eq!(tables(&dir.path().join("b/app.db")), ["notes"]);
 }
+
+#[test]
+fn a_dry_run_goes_through_the_whole_fleet_and_changes_nothing_then_to_stops_at_a_version() {
+    let dir = fleet();
+    let before: Vec<Option<Vec<u8>>> = (0..TENANTS)
+        .map(|i| bytes(&tenant(dir.path(), i)))
+        .collect();
+    // Read-only: no stop after the first failure, no --keep-going needed.
+    let run = apply(dir.path(), &["--dry-run"]);
+    run.expect_code(1);
+    assert!(
+        run.stdout.starts_with(&format!(
+            "apply on {TENANTS} databases: {} succeeded, 2 failed, 1 would fail\n",
+            TENANTS - 3
+        )),
+        "{run}"
+    );
+    assert!(
+        run.stdout.contains(
+            "Would fail (1):\n  tenant-050.db: version 3 would fail: migration 3 (\"Make account \
+             emails unique\") failed at statement 3"
+        ),
+        "{run}"
+    );
+    let after: Vec<Option<Vec<u8>>> = (0..TENANTS)
+        .map(|i| bytes(&tenant(dir.path(), i)))
+        .collect();
+    assert!(before == after, "a dry run changed a tenant");
+
+    let run = apply(dir.path(), &["--to", "3", "--keep-going", "--no-backup"]);
+    run.expect_code(1);
+    assert!(
+        run.stdout.starts_with(&format!(
+            "apply on {TENANTS} databases: {} succeeded, 3 failed\n  {} at version 3\n",
+            TENANTS - 3,
+            TENANTS - 3
+        )),
+        "{run}"
+    );
+    assert_eq!(versions(&tenant(dir.path(), 0)), [1, 2, 3]);
+    let history = run_in(
+        UNIQUE_FAILURE,
+        dir.path(),
+        &["--databases", "tenant-00*.db", "history"],
+    );
+    history.expect_success();
+    assert_eq!(
+        history.stdout,
+        "history on 10 databases: 10 succeeded\n  10 at version 3\n"
+    );
+}
