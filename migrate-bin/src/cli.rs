@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use migrate_core::rusqlite::{Connection, OpenFlags};
 use migrate_core::{Error, Migrations, Migrator};
 
@@ -29,6 +29,7 @@ Examples:
   migrate restore app.db.12.20261124T101500Z.bak   put a backup back
   migrate schema                   the schema the migrations produce (proved at build time)
   migrate --load-extension ./vec0.so apply   load an SQLite extension the migrations call
+  migrate --databases 'tenants/*.db' apply --canary 5   every tenant's database, 5 first
 
 The database is --database, else $MIGRATE_DATABASE, else `database` in migrations.toml.
 
@@ -36,7 +37,8 @@ Exit codes: 0 success; 1 a migration, a down or the database failed (or
 would, with --dry-run); 2 usage error, or a version to roll back has no down;
 3 the database disagrees with this build (unknown, skipped or modified
 migrations, drift, a foreign schema_migrations table, or anything `check`
-finds); 4 the database stayed locked past --busy-timeout.";
+finds); 4 the database stayed locked past --busy-timeout. Over a fleet
+(--databases), the worst of the databases' codes: 1, then 3, 2, 4.";
 
 /// Apply and inspect the SQLite migrations built into this program.
 #[derive(Debug, Parser)]
@@ -81,6 +83,9 @@ struct Cli {
     #[arg(long, global = true, value_name = "PATH")]
     load_extension: Vec<PathBuf>,
 
+    #[command(flatten)]
+    fleet: crate::fleet::FleetArgs,
+
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -92,7 +97,7 @@ enum Format {
 }
 
 #[derive(Debug, Subcommand, Clone, PartialEq, Eq)]
-enum Command {
+pub(crate) enum Command {
     /// Show the current version, applied and pending migrations, and problems (default)
     #[command(after_help = "Example:\n  migrate status --database chatbot.db")]
     Status,
@@ -174,7 +179,7 @@ enum Command {
 }
 
 #[derive(Debug, clap::Args, Clone, PartialEq, Eq, Default)]
-struct ApplyArgs {
+pub(crate) struct ApplyArgs {
     /// Stop after this version
     #[arg(long, value_name = "VERSION")]
     to: Option<u32>,
@@ -203,6 +208,77 @@ pub(crate) struct BackupArgs {
     /// Keep the newest N backups of the database, removing older ones [default: keep_backups in migrations.toml, else 5]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     keep: Option<u32>,
+}
+
+/// What a fleet (`--databases`, crate::fleet) needs to know of a command.
+impl Command {
+    /// The command's name, if it runs over a fleet, and whether it changes
+    /// databases.
+    pub(crate) fn fleet_kind(&self) -> Option<(&'static str, bool)> {
+        match self {
+            Command::Status => Some(("status", false)),
+            Command::Version => Some(("version", false)),
+            Command::History => Some(("history", false)),
+            Command::Check => Some(("check", false)),
+            Command::Apply(args) => Some(("apply", !args.dry_run)),
+            Command::Down(args) => Some(("down", !args.is_dry_run())),
+            Command::Redo(_) => Some(("redo", true)),
+            _ => None,
+        }
+    }
+
+    /// The command each database of a fleet runs. What a command asks
+    /// before it changes a database is asked once for the whole fleet (and
+    /// refused off a terminal without `--yes`, as for one database); each
+    /// database then runs as with `--yes`, since the threads that run them
+    /// must not read the terminal.
+    pub(crate) fn for_fleet(&self, migrations: &Migrations) -> Result<Command, Failure> {
+        match self {
+            Command::Apply(args) if !args.yes && !args.dry_run => {
+                use std::io::IsTerminal;
+                let losing: Vec<String> = migrations
+                    .iter()
+                    .filter(|m| {
+                        args.to.is_none_or(|to| m.version() <= to) && m.loses().next().is_some()
+                    })
+                    .map(|m| m.version().to_string())
+                    .collect();
+                if !losing.is_empty() && std::io::stdin().is_terminal() {
+                    confirm(
+                        false,
+                        &format!(
+                            "Migrations {} declare data they remove (see migrations.toml).\n\
+                             Apply them to every database of the fleet where they are pending?",
+                            losing.join(", ")
+                        ),
+                    )?;
+                }
+                Ok(Command::Apply(ApplyArgs {
+                    yes: true,
+                    ..args.clone()
+                }))
+            }
+            Command::Down(args) => Ok(Command::Down(args.confirmed_for_fleet()?)),
+            Command::Redo(args) => Ok(Command::Redo(args.confirmed_for_fleet()?)),
+            other => Ok(other.clone()),
+        }
+    }
+
+    /// The one directory every database's backup goes to (`--backup-dir`),
+    /// if the command backs up there.
+    pub(crate) fn shared_backup_dir(&self) -> Option<&Path> {
+        let backup = match self {
+            Command::Apply(args) if !args.dry_run => &args.backup,
+            Command::Down(args) if !args.is_dry_run() => args.backup(),
+            Command::Redo(args) => args.backup(),
+            _ => return None,
+        };
+        if backup.no_backup {
+            None
+        } else {
+            backup.backup_dir.as_deref()
+        }
+    }
 }
 
 fn parse_seconds(s: &str) -> Result<f64, String> {
@@ -341,8 +417,14 @@ where
         .any(|(a, next)| {
             a == "--json" || a == "--format=json" || (a == "--format" && next == "json")
         });
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
+    // Whether --database was on the command line (not from
+    // MIGRATE_DATABASE): it cannot go with a fleet.
+    let parsed = Cli::command().try_get_matches_from(args).and_then(|m| {
+        let given = m.value_source("database") == Some(clap::parser::ValueSource::CommandLine);
+        Cli::from_arg_matches(&m).map(|cli| (cli, given))
+    });
+    let (cli, database_given) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) if e.use_stderr() && wants_json => {
             output::configure(output::Mode {
                 json: true,
@@ -379,6 +461,10 @@ where
         );
         return ExitCode::from(2);
     }
+    if let Err(message) = cli.fleet.fits(&command, database_given) {
+        output::error(None, &message);
+        return ExitCode::from(2);
+    }
     // Commands that need no database.
     match &command {
         Command::Schema => {
@@ -395,6 +481,37 @@ where
         Command::Man => return ExitCode::from(crate::docs::man(Cli::command())),
         _ => {}
     }
+    let timeout = Duration::from_secs_f64(cli.busy_timeout);
+    let mut migrator = migrations.migrator().busy_timeout(timeout).on_open(on_open);
+    for extension in &cli.load_extension {
+        migrator = migrator.load_extension(extension);
+    }
+    // Every extension is loaded once before a database is opened, so a
+    // path that fails leaves it untouched (not even created).
+    let probe = || {
+        if cli.load_extension.is_empty() {
+            return Ok(());
+        }
+        Connection::open_in_memory()
+            .map_err(Error::from)
+            .and_then(|probe| migrator.prepare(&probe))
+            .map_err(Failure::from)
+    };
+    if cli.fleet.selected() {
+        if let Err(failure) = probe() {
+            output::failure(
+                None,
+                failure.code(),
+                failure.exit_code(),
+                &failure.to_string(),
+                None,
+            );
+            return ExitCode::from(failure.exit_code());
+        }
+        return ExitCode::from(crate::fleet::run(
+            &cli.fleet, &command, migrations, &migrator, timeout,
+        ));
+    }
     let Some(path) = cli
         .database
         .filter(|p| !p.as_os_str().is_empty())
@@ -407,34 +524,10 @@ where
         );
         return ExitCode::from(2);
     };
-    let mut migrator = migrations
-        .migrator()
-        .busy_timeout(Duration::from_secs_f64(cli.busy_timeout))
-        .on_open(on_open);
-    for extension in &cli.load_extension {
-        migrator = migrator.load_extension(extension);
-    }
-
-    let timeout = Duration::from_secs_f64(cli.busy_timeout);
-    let result = if cli.load_extension.is_empty() {
-        Ok(())
-    } else {
-        // Every extension is loaded once before the database is opened, so
-        // a path that fails leaves it untouched (not even created).
-        Connection::open_in_memory()
-            .map_err(Error::from)
-            .and_then(|probe| migrator.prepare(&probe))
-            .map_err(Failure::from)
-    };
-    match result.and_then(|()| execute(&command, &path, migrations, &migrator, timeout)) {
+    match probe().and_then(|()| execute(&command, &path, migrations, &migrator, timeout)) {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
-            // Every wait of a command is --busy-timeout, whichever layer
-            // noticed the lock (some do not know the timeout in force).
-            let failure = match failure {
-                Failure::Runner(Error::Busy { .. }) => Failure::Runner(Error::Busy { timeout }),
-                other => other,
-            };
+            let failure = failure.waited(timeout);
             tracing::error!("{}: {failure}", path.display());
             let version = match &failure {
                 Failure::Runner(e) => e.version(),
@@ -480,8 +573,18 @@ impl From<Error> for Failure {
 }
 
 impl Failure {
+    /// This failure, a lock's with the wait in force: every wait of a
+    /// command is --busy-timeout, whichever layer noticed the lock (some do
+    /// not know the timeout).
+    pub(crate) fn waited(self, timeout: Duration) -> Failure {
+        match self {
+            Failure::Runner(Error::Busy { .. }) => Failure::Runner(Error::Busy { timeout }),
+            other => other,
+        }
+    }
+
     /// The stable code of the JSON error document.
-    fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         match self {
             Failure::Path(_) => "path",
             Failure::Usage(_) => "usage",
@@ -490,7 +593,7 @@ impl Failure {
         }
     }
 
-    fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Failure::Backup(b) => match b.1 {
                 Error::ForeignBackup { .. } => 3,
@@ -554,7 +657,7 @@ pub fn exit_code(error: &Error) -> u8 {
 
 /// Runs one command; the exit code on success (a trial run that found a
 /// failure, or a check that found a problem, "succeeds" with a non-zero code).
-fn execute(
+pub(crate) fn execute(
     command: &Command,
     path: &Path,
     migrations: &Migrations,

@@ -35,6 +35,59 @@ pub(crate) struct RedoArgs {
     backup: BackupArgs,
 }
 
+impl DownArgs {
+    /// `--dry-run`: nothing is changed.
+    pub(crate) fn is_dry_run(&self) -> bool {
+        self.dry_run
+    }
+
+    pub(crate) fn backup(&self) -> &BackupArgs {
+        &self.backup
+    }
+
+    /// These arguments for each database of a fleet, asked once for all of
+    /// them (see `Command::for_fleet`).
+    pub(crate) fn confirmed_for_fleet(&self) -> Result<Self, Failure> {
+        if !self.dry_run {
+            let to = self.to.map_or_else(
+                || "the version before its latest".to_owned(),
+                |v| format!("version {v}"),
+            );
+            confirm(
+                self.yes,
+                &format!(
+                    "Roll back every database of the fleet to {to}? The downs remove the data \
+                     these versions hold."
+                ),
+            )?;
+        }
+        Ok(DownArgs {
+            yes: true,
+            ..self.clone()
+        })
+    }
+}
+
+impl RedoArgs {
+    pub(crate) fn backup(&self) -> &BackupArgs {
+        &self.backup
+    }
+
+    /// These arguments for each database of a fleet, asked once for all of
+    /// them (see `Command::for_fleet`).
+    pub(crate) fn confirmed_for_fleet(&self) -> Result<Self, Failure> {
+        confirm(
+            self.yes,
+            "Roll back the latest version of every database of the fleet and apply it again? \
+             Its down removes the data it holds.",
+        )?;
+        Ok(RedoArgs {
+            yes: true,
+            ..self.clone()
+        })
+    }
+}
+
 /// `migrate down [--to N]`.
 pub(crate) fn down(
     args: &DownArgs,

@@ -14,6 +14,7 @@ mod cli;
 mod docs;
 mod down;
 mod edit;
+mod fleet;
 mod log;
 mod losses;
 mod new;

@@ -42,6 +42,42 @@ thread_local! {
     static LINE_OPEN: Cell<bool> = const { Cell::new(false) };
     /// The spinner of the migration running now, if any.
     static SPINNER: RefCell<Option<Spinner>> = const { RefCell::new(None) };
+    /// On a fleet's worker thread: the JSON document of the database being
+    /// run, kept for the fleet's report instead of printed.
+    static CAPTURED: RefCell<Option<Option<Value>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f`, one database of a fleet, on this thread with its output kept
+/// instead of printed: the JSON document its command would print, and the
+/// backup it took (which an error's document names too). Every command
+/// prints through the same functions alone or in a fleet, so a fleet's
+/// result per database is exactly what `--json` prints for one.
+pub fn captured<T>(f: impl FnOnce() -> T) -> (T, Option<Value>, Option<String>) {
+    configure(Mode {
+        json: true,
+        quiet: true,
+    });
+    CAPTURED.with(|c| *c.borrow_mut() = Some(None));
+    let result = f();
+    let doc = CAPTURED.with(|c| c.borrow_mut().take().flatten());
+    let backup = BACKUP.with(|b| b.borrow_mut().take());
+    (result, doc, backup)
+}
+
+/// Keeps `value` if this thread's output is [`captured`]; false otherwise.
+fn keep(value: &Value) -> bool {
+    CAPTURED.with(|c| match c.borrow_mut().as_mut() {
+        Some(slot) => {
+            *slot = Some(value.clone());
+            true
+        }
+        None => false,
+    })
+}
+
+/// Whether this thread's output is [`captured`].
+fn capturing() -> bool {
+    CAPTURED.with(|c| c.borrow().is_some())
 }
 
 pub fn configure(mode: Mode) {
@@ -50,7 +86,7 @@ pub fn configure(mode: Mode) {
     DECLARED.with(|d| d.borrow_mut().clear());
 }
 
-fn mode() -> Mode {
+pub fn mode() -> Mode {
     MODE.with(Cell::get)
 }
 
@@ -73,6 +109,9 @@ fn out(text: &str) {
 }
 
 fn out_json(value: &Value) {
+    if keep(value) {
+        return;
+    }
     let text = serde_json::to_string_pretty(value).unwrap_or_default();
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{text}");
@@ -141,7 +180,9 @@ fn ms(d: Duration) -> f64 {
 /// An informational line (`Backed up …`, `Recorded …`).
 pub fn line(text: &str) {
     let mode = mode();
-    if mode.json {
+    if capturing() {
+        // A fleet reports each database's result, not its messages.
+    } else if mode.json {
         // One document per line, as documented: `restore` prints two.
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "{}", json!({ "message": text }));

@@ -60,7 +60,7 @@ mod sqlite;
 
 pub use list::{checksum, manifest, sql};
 pub use proof::verify;
-pub use sqlite::{backup, schema};
+pub use sqlite::{backup, fleet, schema};
 // Crate-wide short paths for the modules each layer shares.
 use list::model;
 use sqlite::{compat, drift, fkscope, functions, runner, tracking};

@@ -2,12 +2,14 @@
 //! ([`runner`]), the `schema_migrations` table ([`tracking`]), schemas and
 //! their fingerprints ([`schema`]), drift ([`drift`]), backups ([`backup`]),
 //! the foreign-key scope of a migration ([`fkscope`]), declared functions
-//! ([`functions`]), opening a file to read it ([`open`]) and what differs between rusqlite releases ([`compat`]).
+//! ([`functions`]), opening a file to read it ([`open`]), many databases at
+//! once ([`fleet`]) and what differs between rusqlite releases ([`compat`]).
 
 pub mod backup;
 pub(crate) mod compat;
 pub(crate) mod drift;
 pub(crate) mod fkscope;
+pub mod fleet;
 pub(crate) mod functions;
 pub(crate) mod open;
 pub(crate) mod runner;
