@@ -193,6 +193,9 @@ pub(super) fn check_foreign_keys(
                 violations.push(v?);
             }
         }
+        // Nothing to check, as after most migrations: not even a cache
+        // lookup.
+        Some(tables) if tables.is_empty() => {}
         Some(tables) => {
             let mut stmt = conn.prepare_cached("SELECT * FROM pragma_foreign_key_check(?1)")?;
             for table in tables {
