@@ -445,7 +445,10 @@ fn a_table_renamed_to_a_name_an_earlier_migration_did_not_create_is_checked() {
     // `archive` as a renamed table, and check its rows.
     for (earlier, drop_view) in [
         // A view of that name satisfies IF NOT EXISTS: nothing is created.
-        ("CREATE TABLE IF NOT EXISTS archive (id)", "DROP VIEW archive;"),
+        (
+            "CREATE TABLE IF NOT EXISTS archive (id)",
+            "DROP VIEW archive;",
+        ),
         // Rolled back to a savepoint.
         (
             "SAVEPOINT s; CREATE TABLE archive (id); ROLLBACK TO s; RELEASE s",

@@ -182,9 +182,7 @@ impl Scope {
                         // `CREATE TABLE aux.t` and `ALTER TABLE temp.t`
                         // say nothing about `main`.
                         match action {
-                            AuthAction::CreateTable { .. }
-                                if ctx.database_name != Some("main") =>
-                            {
+                            AuthAction::CreateTable { .. } if ctx.database_name != Some("main") => {
                                 written.unsure = true;
                             }
                             AuthAction::AlterTable { database_name, .. }

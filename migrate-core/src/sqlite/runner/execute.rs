@@ -105,7 +105,10 @@ pub(super) fn run_statements(conn: &Connection, m: &Migration, scope: &Scope) ->
             let base = cursor;
             // SQLite's text of a statement is the input's, from where it
             // starts: searching is for the rare case it is not.
-            if item.get(start..).is_some_and(|s| s.starts_with(text.as_str())) {
+            if item
+                .get(start..)
+                .is_some_and(|s| s.starts_with(text.as_str()))
+            {
                 cursor = start + text.len();
             } else if let Some(at) = rest.find(text.as_str()) {
                 cursor += at + text.len();
