@@ -437,6 +437,72 @@ fn foreign_keys_made_earlier_in_the_run_are_checked() {
 }
 
 #[test]
+fn a_table_renamed_to_a_name_an_earlier_migration_did_not_create_is_checked() {
+    // Version 1 mentions `archive` as a table without leaving one in
+    // `main`, in four ways; version 2 then renames two new tables, one of
+    // them to `archive`, with an orphan in it. Only if the run still knows
+    // that `archive` was not there before version 2 does it see the new
+    // `archive` as a renamed table, and check its rows.
+    for (earlier, drop_view) in [
+        // A view of that name satisfies IF NOT EXISTS: nothing is created.
+        (
+            "CREATE TABLE IF NOT EXISTS archive (id)",
+            "DROP VIEW archive;",
+        ),
+        // Rolled back to a savepoint.
+        (
+            "SAVEPOINT s; CREATE TABLE archive (id); ROLLBACK TO s; RELEASE s",
+            "",
+        ),
+        // Created and dropped again.
+        ("CREATE TABLE archive (id); DROP TABLE archive", ""),
+        // Created in another schema.
+        ("CREATE TABLE aux.archive (id)", ""),
+    ] {
+        let list = [
+            Migration::new(1, "Mention archive", [earlier]),
+            Migration::new(
+                2,
+                "Rebuild two tables",
+                [format!(
+                    "{drop_view}
+                     CREATE TABLE archive_new (id INTEGER PRIMARY KEY,
+                                               customer INTEGER REFERENCES customers(id));
+                     INSERT INTO archive_new VALUES (1, 42);
+                     CREATE TABLE shelf_new (id INTEGER PRIMARY KEY);
+                     ALTER TABLE archive_new RENAME TO archive;
+                     ALTER TABLE shelf_new RENAME TO shelf"
+                )],
+            ),
+        ];
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "ATTACH ':memory:' AS aux;
+             CREATE TABLE customers (id INTEGER PRIMARY KEY);
+             INSERT INTO customers VALUES (1);
+             CREATE VIEW archive AS SELECT id FROM customers;",
+        )
+        .unwrap();
+        if drop_view.is_empty() {
+            conn.execute_batch("DROP VIEW archive").unwrap();
+        }
+        let error = match Migrator::new(&list).apply(&mut conn) {
+            Ok(report) => panic!("{earlier}: applied {:?}", report.applied),
+            Err(error) => error,
+        };
+        assert_eq!(error.version(), Some(2), "{earlier}: {error}");
+        assert!(
+            error
+                .to_string()
+                .contains("archive rowid 1 references a missing customers row"),
+            "{earlier}: {error}"
+        );
+        assert_eq!(Migrator::new(&list).current_version(&conn).unwrap(), 1);
+        assert!(!tables(&conn).contains(&"shelf".to_owned()), "{earlier}");
+    }
+}
+
+#[test]
 fn what_another_connection_commits_between_two_migrations_is_seen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shop.db");

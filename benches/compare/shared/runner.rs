@@ -195,6 +195,10 @@ impl<E: Engine> Runner<E> {
         }
     }
 
+    /// Never inlined, so that `valgrind --tool=callgrind
+    /// --toggle-collect='*run_apply*'` counts exactly one contender's call
+    /// (see RESULTS.md, "Instruction counts").
+    #[inline(never)]
     fn run_apply(&mut self, name: &str, conn: &mut Connection) -> Result<(), String> {
         match name {
             "floor-per-migration" => floor_per_migration(conn, &self.workload),

@@ -54,6 +54,15 @@ pub(crate) struct Written {
     pub deleted: BTreeSet<String>,
     /// The renames (`ALTER TABLE … RENAME …`), in the order they ran.
     pub renames: Vec<Rename>,
+    /// A table in [`Self::created`] or [`Self::altered`] may not be a table
+    /// in `main` under that name now, so only the schema can say: a
+    /// statement that may rename one (its text says `rename`, or was never
+    /// seen), may have created nothing (`IF NOT EXISTS`, which a view of
+    /// that name also satisfies), or names another schema, or a savepoint
+    /// rolled back to. Otherwise (and unless dropped too) every created
+    /// table is there and every altered one still is, which spares a
+    /// lookup per table after each migration.
+    pub unsure: bool,
 }
 
 pub(crate) use crate::sql::Rename;
@@ -111,6 +120,9 @@ struct Statement {
     transaction: bool,
     /// It alters a table: its text says whether it renames one.
     altering: bool,
+    /// It creates a table: its text says whether it may have created none
+    /// (`IF NOT EXISTS`).
+    creating: bool,
     /// Tables it deletes from (trigger bodies included).
     deleting: BTreeSet<String>,
     /// Tables it drops: SQLite's authorizer reports a DROP TABLE as a
@@ -144,6 +156,9 @@ impl Scope {
         conn.authorizer(Some(move |ctx: AuthContext<'_>| {
             if seen.recording.load(Ordering::Relaxed) {
                 match ctx.action {
+                    // The most frequent by far (every column a statement
+                    // names): nothing to note, no lock to take.
+                    AuthAction::Read { .. } | AuthAction::Select => {}
                     AuthAction::Transaction { .. } => {
                         lock(&seen.statement).transaction = true;
                     }
@@ -162,7 +177,22 @@ impl Scope {
                         }
                     }
                     action => {
-                        note(&mut lock(&seen.written), &action);
+                        let mut written = lock(&seen.written);
+                        note(&mut written, &action);
+                        // `CREATE TABLE aux.t` and `ALTER TABLE temp.t`
+                        // say nothing about `main`.
+                        match action {
+                            AuthAction::CreateTable { .. } if ctx.database_name != Some("main") => {
+                                written.unsure = true;
+                            }
+                            AuthAction::AlterTable { database_name, .. }
+                                if database_name != "main" =>
+                            {
+                                written.unsure = true;
+                            }
+                            _ => {}
+                        }
+                        drop(written);
                         match action {
                             AuthAction::Delete { table_name } => {
                                 lock(&seen.statement)
@@ -185,6 +215,8 @@ impl Scope {
                             statement.reshaping.insert(table_name.to_lowercase());
                             if matches!(action, AuthAction::AlterTable { .. }) {
                                 statement.altering = true;
+                            } else {
+                                statement.creating = true;
                             }
                         }
                     }
@@ -246,6 +278,13 @@ impl Scope {
         if statement.altering {
             w.renames.extend(crate::sql::rename(sql));
         }
+        // No table is renamed without the word, and only `IF NOT EXISTS`
+        // lets a `CREATE TABLE` that ran create nothing.
+        if (statement.altering && mentions(sql, b"rename"))
+            || (statement.creating && mentions(sql, b"exists"))
+        {
+            w.unsure = true;
+        }
         w.deleted.extend(deletes);
         controls_transaction
     }
@@ -264,6 +303,7 @@ impl Scope {
         }
         w.deleted.extend(deletes);
         w.reshaped.extend(statement.reshaping);
+        w.unsure |= statement.altering || statement.creating;
         if let Some(writes) = &self.writes {
             let mut touched = lock(writes);
             touched.everything |= w.everything;
@@ -312,8 +352,11 @@ impl Scope {
             graph.set(table, BTreeSet::new());
             graph.tables.remove(table);
         }
+        // Ask the schema only about the tables the authorizer's record
+        // leaves in doubt (see `Written::unsure`).
+        let unsure = |table: &String| w.unsure || w.dropped.contains(table);
         for table in &w.created {
-            if exists(conn, table)? {
+            if !unsure(table) || exists(conn, table)? {
                 graph.tables.insert(table.clone());
             }
         }
@@ -324,6 +367,7 @@ impl Scope {
         let gone: Vec<&String> = w
             .altered
             .iter()
+            .filter(|t| unsure(t))
             .filter_map(|t| exists(conn, t).map(|e| (!e).then_some(t)).transpose())
             .collect::<rusqlite::Result<_>>()?;
         if !gone.is_empty() {
@@ -441,6 +485,8 @@ fn note(w: &mut Written, action: &AuthAction<'_>) {
         AuthAction::Pragma { .. } | AuthAction::Attach { .. } | AuthAction::Unknown { .. } => {
             w.everything = true;
         }
+        // `ROLLBACK TO` can undo a `CREATE TABLE` the record still holds.
+        AuthAction::Savepoint { .. } => w.unsure = true,
         _ => {}
     }
 }

@@ -344,21 +344,45 @@ pub(crate) struct Record<'a> {
 /// Records a migration as applied, at the current UTC time (the table must
 /// have this tool's columns: see [`ensure`]).
 pub(crate) fn record(conn: &Connection, r: &Record<'_>) -> Result<(), Error> {
-    conn.prepare_cached(
-        "INSERT INTO schema_migrations \
-         (version, description, checksum, chain, duration_ms, applied_by, down_sql, \
-         down_checksum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(rusqlite::params![
-        r.version,
-        r.description,
-        hex(r.checksum),
-        hex(r.chain),
-        r.duration_ms,
-        r.applied_by,
-        r.down.as_ref().map(|(sql, _)| sql),
-        r.down.as_ref().map(|(_, sum)| hex(sum)),
-    ])?;
+    let checksum = Hex64::new(r.checksum);
+    let chain = Hex64::new(r.chain);
+    let (version, description, duration_ms, applied_by) =
+        (r.version, r.description, r.duration_ms, r.applied_by);
+    // Without a down, the statement leaves its columns to their NULL
+    // default: each migration's schema change makes SQLite compile the
+    // INSERT again, and fewer columns compile faster.
+    match &r.down {
+        Some((sql, sum)) => conn
+            .prepare_cached(
+                "INSERT INTO schema_migrations \
+                 (version, description, checksum, chain, duration_ms, applied_by, down_sql, \
+                 down_checksum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(rusqlite::params![
+                version,
+                description,
+                checksum.as_str(),
+                chain.as_str(),
+                duration_ms,
+                applied_by,
+                sql,
+                Hex64::new(sum).as_str(),
+            ])?,
+        None => conn
+            .prepare_cached(
+                "INSERT INTO schema_migrations \
+                 (version, description, checksum, chain, duration_ms, applied_by) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(rusqlite::params![
+                version,
+                description,
+                checksum.as_str(),
+                chain.as_str(),
+                duration_ms,
+                applied_by,
+            ])?,
+    };
     Ok(())
 }
 
@@ -443,11 +467,29 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     hex::encode(bytes)
 }
 
+/// The lower-case hexadecimal of a checksum or chain, on the stack: the
+/// start-up check compares one chain this way, and [`record`] binds two
+/// per migration, without allocating.
+struct Hex64([u8; 64]);
+
+impl Hex64 {
+    fn new(bytes: &[u8; 32]) -> Hex64 {
+        let mut text = [b'0'; 64];
+        // 32 bytes always fill 64 digits: it cannot fail.
+        let _ = hex::encode_to_slice(bytes, &mut text);
+        Hex64(text)
+    }
+
+    fn as_str(&self) -> &str {
+        // Hexadecimal digits are ASCII.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
 /// Whether `text` is the lower-case hexadecimal of `bytes`, without
-/// allocating (the start-up check compares one chain this way).
+/// allocating.
 pub(crate) fn is_hex_of(text: &str, bytes: &[u8; 32]) -> bool {
-    let mut expected = [0; 64];
-    hex::encode_to_slice(bytes, &mut expected).is_ok() && text.as_bytes() == expected
+    text == Hex64::new(bytes).as_str()
 }
 
 /// Old rows may hold any type in any column: show them as text, never fail.

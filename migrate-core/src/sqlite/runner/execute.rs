@@ -103,7 +103,14 @@ pub(super) fn run_statements(conn: &Connection, m: &Migration, scope: &Scope) ->
             // the statement: no spelling of ROLLBACK slips past.
             let controls_transaction = scope.prepared(&text);
             let base = cursor;
-            if let Some(at) = rest.find(text.as_str()) {
+            // SQLite's text of a statement is the input's, from where it
+            // starts: searching is for the rare case it is not.
+            if item
+                .get(start..)
+                .is_some_and(|s| s.starts_with(text.as_str()))
+            {
+                cursor = start + text.len();
+            } else if let Some(at) = rest.find(text.as_str()) {
                 cursor += at + text.len();
             }
             if m.is_transactional() && controls_transaction {
@@ -189,6 +196,9 @@ pub(super) fn check_foreign_keys(
                 violations.push(v?);
             }
         }
+        // Nothing to check, as after most migrations: not even a cache
+        // lookup.
+        Some(tables) if tables.is_empty() => {}
         Some(tables) => {
             let mut stmt = conn.prepare_cached("SELECT * FROM pragma_foreign_key_check(?1)")?;
             for table in tables {
