@@ -70,6 +70,11 @@ const HARMLESS_PRAGMAS: [&str; 14] = [
 /// SQLite's own tables whose rows the image carries.
 const SPECIAL: [&str; 3] = ["sqlite_sequence", "sqlite_stat1", "sqlite_stat4"];
 
+/// The most row text one version may leave in the image: a data migration
+/// that generates a million rows is cheaper to run than to embed (the
+/// binary would grow by its rows), so it runs one by one.
+const ROWS_PER_VERSION: usize = 1 << 20;
+
 /// Rows per `INSERT` statement of the image.
 const ROWS_PER_INSERT: usize = 500;
 
@@ -116,12 +121,7 @@ impl Recorder {
             None => self.blocker_in_result(conn, touched, &step)?,
         };
         if let Some(why) = blocker {
-            self.blocked = true;
-            self.image.steps.push(FreshStep {
-                blocker: Some(format!("version {} {why}", m.version())),
-                ..FreshStep::default()
-            });
-            return Ok(());
+            return self.block(m, why);
         }
         let mut tables: BTreeSet<String> = if touched.everything {
             self.objects
@@ -138,11 +138,17 @@ impl Recorder {
                 tables.insert(special.to_owned());
             }
         }
+        let mut budget = ROWS_PER_VERSION;
         for table in tables {
             let Some(name) = self.stored_name(&table) else {
                 continue;
             };
-            let inserts = inserts(conn, &name)?;
+            let Some(inserts) = inserts(conn, &name, &mut budget)? else {
+                return self.block(m, format!(
+                    "leaves more than {} KiB of rows, more than the build embeds for one version",
+                    ROWS_PER_VERSION / 1024
+                ));
+            };
             if self.rows.get(&table) != Some(&inserts) {
                 self.rows.insert(table.clone(), inserts.clone());
                 step.rows.push(TableRows { table, inserts });
@@ -150,6 +156,16 @@ impl Recorder {
         }
         self.settings(conn, m, touched, &mut step)?;
         self.image.steps.push(step);
+        Ok(())
+    }
+
+    /// Marks `m` as the first version the image cannot stand for.
+    fn block(&mut self, m: &Migration, why: String) -> rusqlite::Result<()> {
+        self.blocked = true;
+        self.image.steps.push(FreshStep {
+            blocker: Some(format!("version {} {why}", m.version())),
+            ..FreshStep::default()
+        });
         Ok(())
     }
 
@@ -411,8 +427,13 @@ pub(crate) fn quoted(name: &str) -> String {
 
 /// `INSERT` statements that put back every row of `table` (stored name):
 /// its rowids (unless `WITHOUT ROWID`) and every column but the generated
-/// ones, which SQLite computes again.
-fn inserts(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
+/// ones, which SQLite computes again. `None` once they would take more
+/// than `budget` bytes (which they use up).
+fn inserts(
+    conn: &Connection,
+    table: &str,
+    budget: &mut usize,
+) -> rusqlite::Result<Option<Vec<String>>> {
     let mut columns = Vec::new();
     {
         let mut stmt = conn.prepare(&format!("PRAGMA table_xinfo({})", quoted(table)))?;
@@ -443,7 +464,7 @@ fn inserts(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
             .map(|(c, _)| quoted(c)),
     );
     if names.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Some(Vec::new()));
     }
     let order = if has_rowid { " ORDER BY 1" } else { "" };
     let mut stmt = conn.prepare(&format!(
@@ -468,14 +489,23 @@ fn inserts(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
         current.push(')');
         count += 1;
         if count == ROWS_PER_INSERT {
-            inserts.push(std::mem::take(&mut current));
+            let full = std::mem::take(&mut current);
+            let Some(left) = budget.checked_sub(full.len()) else {
+                return Ok(None);
+            };
+            *budget = left;
+            inserts.push(full);
             count = 0;
         }
     }
     if count > 0 {
+        let Some(left) = budget.checked_sub(current.len()) else {
+            return Ok(None);
+        };
+        *budget = left;
         inserts.push(current);
     }
-    Ok(inserts)
+    Ok(Some(inserts))
 }
 
 /// `value` as an SQL literal that SQLite reads back as the same value of
@@ -532,7 +562,7 @@ mod tests {
         .unwrap();
         let copy = Connection::open_in_memory().unwrap();
         copy.execute_batch("CREATE TABLE t (a, b, c, d, e)").unwrap();
-        for insert in inserts(&conn, "t").unwrap() {
+        for insert in inserts(&conn, "t", &mut usize::MAX.clone()).unwrap().unwrap() {
             copy.execute_batch(&insert).unwrap();
         }
         let dump = |c: &Connection| -> Vec<String> {
