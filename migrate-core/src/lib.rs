@@ -72,8 +72,8 @@ pub use error::Error;
 pub use manifest::{Manifest, ManifestError};
 pub use model::{Function, Migration, Migrations};
 pub use runner::{
-    ApplyPath, ApplyReport, DEFAULT_BUSY_TIMEOUT, DataChange, DownPlan, DownReport, DownSource, DownStep,
-    Migrator, Problem, Progress, Status, TableChange, TempDatabase, Trial,
+    ApplyPath, ApplyReport, DEFAULT_BUSY_TIMEOUT, DataChange, DownPlan, DownReport, DownSource,
+    DownStep, Migrator, Problem, Progress, Status, TableChange, TempDatabase, Trial,
 };
 pub use sqlite::open::{open_for_reading, snapshot};
 pub use tracking::AppliedMigration;

@@ -72,7 +72,7 @@ fn register(conn: &Connection, migrations: &Migrations) {
             if ctx.is_empty() {
                 return Ok(rusqlite::types::Value::Null);
             }
-            Ok(ctx.get::<rusqlite::types::Value>(0)?)
+            ctx.get::<rusqlite::types::Value>(0)
         })
         .unwrap();
     }
@@ -107,7 +107,9 @@ fn everything(conn: &Connection) -> Vec<String> {
         if kind != "table" || name == "schema_migrations" {
             continue;
         }
-        let virtual_table = sql.as_deref().is_some_and(|s| s.starts_with("CREATE VIRTUAL"));
+        let virtual_table = sql
+            .as_deref()
+            .is_some_and(|s| s.starts_with("CREATE VIRTUAL"));
         let rowid = !virtual_table
             && conn
                 .prepare(&format!("SELECT rowid FROM \"{name}\" LIMIT 0"))
@@ -179,7 +181,11 @@ fn compare(name: &str, migrations: &Migrations, to: Option<u32>) -> ApplyPath {
     assert_eq!(applied, slow_applied, "{name} to {to:?}");
     let (a, b) = (everything(&fresh), everything(&slow));
     if a != b {
-        let first = a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
+        let first = a
+            .iter()
+            .zip(&b)
+            .position(|(x, y)| x != y)
+            .unwrap_or(a.len().min(b.len()));
         panic!(
             "{name} to {to:?} ({}): the fresh database differs at line {first}:\nfresh: {:?}\none by one: {:?}",
             report.path,
@@ -200,7 +206,10 @@ fn compare(name: &str, migrations: &Migrations, to: Option<u32>) -> ApplyPath {
         "{name}: drift"
     );
     if to.is_none() {
-        assert!(migrations.check(&fresh).unwrap().is_clean(), "{name}: drift");
+        assert!(
+            migrations.check(&fresh).unwrap().is_clean(),
+            "{name}: drift"
+        );
     }
     report.path
 }
@@ -305,7 +314,10 @@ sql = [
     let migrations = Migrations::from_toml(text, "kinds.toml").unwrap();
     for to in [Some(2), Some(3), Some(4), None] {
         let path = compare("kinds", &migrations, to);
-        assert!(matches!(path, ApplyPath::Fresh { then: None, .. }), "{path}");
+        assert!(
+            matches!(path, ApplyPath::Fresh { then: None, .. }),
+            "{path}"
+        );
     }
     // The trigger fired once per user of version 2, in the history only
     // (the rebuild dropped it with the old table).
@@ -323,7 +335,10 @@ fn generated_histories_come_out_the_same_both_ways() {
         let migrations = Migrations::from_toml(&text, "generated.toml").unwrap();
         for to in [Some(n.div_ceil(2) as u32), None] {
             let path = compare("generated", &migrations, to);
-            assert!(matches!(path, ApplyPath::Fresh { then: None, .. }), "{path}");
+            assert!(
+                matches!(path, ApplyPath::Fresh { then: None, .. }),
+                "{path}"
+            );
         }
     }
 }
@@ -341,7 +356,11 @@ fn history(second: &str, extra: &str) -> Migrations {
 #[test]
 fn a_history_that_depends_on_the_moment_or_the_environment_falls_back_from_there() {
     let cases = [
-        ("sql = \"INSERT INTO t VALUES (random())\"", "", "version 2 calls random()"),
+        (
+            "sql = \"INSERT INTO t VALUES (random())\"",
+            "",
+            "version 2 calls random()",
+        ),
         (
             "sql = \"INSERT INTO t VALUES (randomblob(4))\"",
             "",
@@ -412,7 +431,11 @@ fn a_history_that_depends_on_the_moment_or_the_environment_falls_back_from_there
         // Up to the version before: fresh; to it, one by one from the start.
         let mut conn = Connection::open_in_memory().unwrap();
         register(&conn, &migrations);
-        let report = migrations.migrator().target(Some(1)).apply(&mut conn).unwrap();
+        let report = migrations
+            .migrator()
+            .target(Some(1))
+            .apply(&mut conn)
+            .unwrap();
         assert_eq!(
             report.path,
             ApplyPath::Fresh {
@@ -447,7 +470,10 @@ fn a_history_that_depends_on_the_moment_or_the_environment_falls_back_from_there
     .unwrap();
     let mut conn = Connection::open_in_memory().unwrap();
     let report = migrations.apply(&mut conn).unwrap();
-    assert_eq!(report.path.to_string(), "one by one: version 1 calls random()");
+    assert_eq!(
+        report.path.to_string(),
+        "one by one: version 1 calls random()"
+    );
 }
 
 #[test]
@@ -462,7 +488,9 @@ fn a_database_that_is_not_empty_goes_one_by_one() {
     conn.execute_batch("SELECT y FROM mine").unwrap();
     // A bare list, never proven, has no image.
     let mut conn = Connection::open_in_memory().unwrap();
-    let report = migrate_core::Migrator::new(&migrations).apply(&mut conn).unwrap();
+    let report = migrate_core::Migrator::new(&migrations)
+        .apply(&mut conn)
+        .unwrap();
     assert_eq!(
         report.path.to_string(),
         "one by one: no record of the build's proof for this list"
@@ -475,11 +503,18 @@ fn the_test_helper_gives_each_caller_its_own_database() {
     let a = migrations.in_memory().unwrap();
     a.execute("INSERT INTO t VALUES (2)", []).unwrap();
     let b = migrations.in_memory().unwrap();
-    let count = |c: &Connection| -> i64 { c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap() };
+    let count = |c: &Connection| -> i64 {
+        c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap()
+    };
     assert_eq!((count(&a), count(&b)), (2, 1));
     assert_eq!(everything(&b), {
         let mut slow = Connection::open_in_memory().unwrap();
-        migrations.migrator().one_by_one(true).apply(&mut slow).unwrap();
+        migrations
+            .migrator()
+            .one_by_one(true)
+            .apply(&mut slow)
+            .unwrap();
         everything(&slow)
     });
     let at_one = migrations.migrator().target(Some(1)).in_memory().unwrap();

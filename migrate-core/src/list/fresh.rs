@@ -202,7 +202,10 @@ mod tests {
         assert_eq!(one.rows.len(), 1);
         let two = image.at(2).unwrap();
         assert_eq!(two.objects, [object("B", "CREATE TABLE B (y)", 3)]);
-        assert!(two.rows.is_empty(), "the rows of a dropped table go with it");
+        assert!(
+            two.rows.is_empty(),
+            "the rows of a dropped table go with it"
+        );
         assert_eq!(two.settings, [("user_version".into(), "2".into())]);
         assert_eq!(image.blocker(2), None);
         assert_eq!(image.blocker(3), Some((3, "version 3 calls random()")));

@@ -188,41 +188,55 @@ impl Recorder {
             return Ok(BTreeSet::new());
         }
         self.cookie = Some(cookie);
+        // Compared in place, without copying the rows that did not change:
+        // a long history reads a long schema after every version that
+        // changes it.
         let mut stmt = conn.prepare_cached(OBJECTS)?;
-        let now = stmt
-            .query_map([], |r| {
-                Ok(SchemaObject {
-                    position: r.get(0)?,
-                    kind: r.get(1)?,
-                    name: r.get(2)?,
-                    table: r.get(3)?,
-                    sql: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let mut seen = BTreeSet::new();
+        let mut rows = stmt.query([])?;
+        let mut seen = std::collections::HashSet::with_capacity(self.objects.len() + 8);
         let mut changed = BTreeSet::new();
-        for object in now {
-            let key = object.name.to_lowercase();
-            seen.insert(key.clone());
-            if self.objects.get(&key) != Some(&object) {
-                if object.kind == "table" {
+        while let Some(r) = rows.next()? {
+            let position: i64 = r.get(0)?;
+            let kind = r.get_ref(1)?.as_str()?;
+            let name = r.get_ref(2)?.as_str()?;
+            let table = r.get_ref(3)?.as_str()?;
+            let sql = r.get_ref(4)?.as_str_or_null()?.unwrap_or_default();
+            let key = name.to_lowercase();
+            let same = self.objects.get(&key).is_some_and(|o| {
+                o.position == position
+                    && o.kind == kind
+                    && o.name == name
+                    && o.table == table
+                    && o.sql == sql
+            });
+            if !same {
+                if kind == "table" {
                     changed.insert(key.clone());
                 }
+                let object = SchemaObject {
+                    kind: kind.to_owned(),
+                    name: name.to_owned(),
+                    table: table.to_owned(),
+                    sql: sql.to_owned(),
+                    position,
+                };
                 step.objects.push(object.clone());
-                self.objects.insert(key, object);
+                self.objects.insert(key.clone(), object);
             }
+            seen.insert(key);
         }
-        let gone: Vec<String> = self
-            .objects
-            .keys()
-            .filter(|k| !seen.contains(*k))
-            .cloned()
-            .collect();
-        for key in gone {
-            self.objects.remove(&key);
-            self.rows.remove(&key);
-            step.dropped.push(key);
+        if seen.len() < self.objects.len() {
+            let gone: Vec<String> = self
+                .objects
+                .keys()
+                .filter(|k| !seen.contains(*k))
+                .cloned()
+                .collect();
+            for key in gone {
+                self.objects.remove(&key);
+                self.rows.remove(&key);
+                step.dropped.push(key);
+            }
         }
         step.dropped.sort();
         Ok(changed)
@@ -357,10 +371,7 @@ fn blocker(
         .find(|f| called.contains(&f.name().to_ascii_lowercase()))
     {
         return Some(match f.extension() {
-            Some(path) => format!(
-                "calls {}(), which the extension {path} provides",
-                f.name()
-            ),
+            Some(path) => format!("calls {}(), which the extension {path} provides", f.name()),
             None => format!("calls {}(), which the application registers", f.name()),
         });
     }
@@ -472,7 +483,11 @@ fn inserts(
         names.join(", "),
         quoted(table)
     ))?;
-    let head = format!("INSERT INTO {}({}) VALUES ", quoted(table), names.join(", "));
+    let head = format!(
+        "INSERT INTO {}({}) VALUES ",
+        quoted(table),
+        names.join(", ")
+    );
     let mut inserts = Vec::new();
     let mut current = String::new();
     let mut count = 0;
@@ -561,8 +576,10 @@ mod tests {
         )
         .unwrap();
         let copy = Connection::open_in_memory().unwrap();
-        copy.execute_batch("CREATE TABLE t (a, b, c, d, e)").unwrap();
-        for insert in inserts(&conn, "t", &mut usize::MAX.clone()).unwrap().unwrap() {
+        copy.execute_batch("CREATE TABLE t (a, b, c, d, e)")
+            .unwrap();
+        let mut budget = usize::MAX;
+        for insert in inserts(&conn, "t", &mut budget).unwrap().unwrap() {
             copy.execute_batch(&insert).unwrap();
         }
         let dump = |c: &Connection| -> Vec<String> {

@@ -413,9 +413,7 @@ impl Migrations {
         };
         let manifest = crate::manifest::parse(text).map_err(error)?;
         let proof = prove_manifest(&manifest, text).map_err(|d| error(vec![d]))?;
-        Ok(manifest
-            .migrations
-            .with_proof(
+        Ok(manifest.migrations.with_proof(
             &proof.fingerprints,
             &proof.schema,
             &proof.calls,

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::Migrator;
-use super::fresh::ApplyPath;
 use super::execute::{interrupted, millis, refuse_read_only, run_checked};
+use super::fresh::ApplyPath;
 use super::state::Since;
 use crate::fkscope::Scope;
 use crate::tracking;

@@ -109,7 +109,10 @@ impl fmt::Display for ApplyPath {
             ApplyPath::Fresh {
                 version,
                 then: None,
-            } => write!(f, "fresh path: created version {version} in one transaction"),
+            } => write!(
+                f,
+                "fresh path: created version {version} in one transaction"
+            ),
             ApplyPath::Fresh {
                 version,
                 then: Some(why),
@@ -363,7 +366,8 @@ fn build(conn: &Connection, target: &FreshTarget) -> Result<(), Error> {
         }
     }
     for rows in target.rows.iter().filter(special) {
-        if rows.table.starts_with("sqlite_stat") && !crate::compat::table_exists(conn, &rows.table)? {
+        if rows.table.starts_with("sqlite_stat") && !crate::compat::table_exists(conn, &rows.table)?
+        {
             // ANALYZE of the schema table creates the statistics tables
             // (sqlite_stat4 only where SQLite was built with it; elsewhere
             // the insert fails and the migrations run one by one) and

@@ -37,9 +37,9 @@ use crate::functions::Calls;
 use crate::{Error, Migration};
 
 pub use apply::{ApplyReport, Progress};
-pub use fresh::ApplyPath;
 pub use data::{DataChange, TableChange};
 pub use down::DownReport;
+pub use fresh::ApplyPath;
 pub use plan::{DownPlan, DownSource, DownStep};
 pub use state::{Problem, Status};
 pub use testing::TempDatabase;

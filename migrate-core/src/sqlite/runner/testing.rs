@@ -175,9 +175,9 @@ impl Migrator<'_> {
         let target = self.target_version();
         let chain = self.chain_at(target);
         let mut templates = TEMPLATES.lock().unwrap_or_else(PoisonError::into_inner);
-        let found = templates
-            .iter()
-            .position(|t| t.chain == chain && t.target == target && t.applied_by == self.applied_by);
+        let found = templates.iter().position(|t| {
+            t.chain == chain && t.target == target && t.applied_by == self.applied_by
+        });
         let index = match found {
             Some(index) => index,
             None => {
