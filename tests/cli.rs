@@ -1489,8 +1489,11 @@ fn help_mentions_schema() {
 #[test]
 fn verbose_logs_each_statement_with_its_duration_to_stderr() {
     let (_dir, db) = temp_db();
-    let run = migrate(REPO, &db, &["-v", "apply", "--to", "2"]);
+    // On an empty database, the statements run only one by one: the fresh
+    // path creates it from what the build proved (tests/fresh.rs).
+    let run = migrate(REPO, &db, &["-v", "apply", "--to", "2", "--one-by-one"]);
     assert_eq!(run.code, Some(0), "{run}");
+    assert!(run.stderr.contains("one by one: asked for"), "{run}");
     // Each statement of migration 2, with its version, number and duration.
     let lines: Vec<&str> = run.stderr.lines().collect();
     let statement = |needle: &str| {
@@ -1522,7 +1525,12 @@ fn the_log_file_is_appended_to_run_after_run() {
     let (dir, db) = temp_db();
     let log = dir.path().join("chatbot_log.log");
     let log_arg = log.to_str().expect("utf-8 path");
-    migrate(REPO, &db, &["--log-file", log_arg, "apply", "--to", "1"]).expect_success();
+    migrate(
+        REPO,
+        &db,
+        &["--log-file", log_arg, "apply", "--to", "1", "--one-by-one"],
+    )
+    .expect_success();
     let first = std::fs::read_to_string(&log).expect("log written");
     assert!(first.contains("applying \"Create users table\""), "{first}");
     assert!(first.contains("CREATE TABLE users"), "{first}");

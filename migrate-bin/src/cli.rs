@@ -189,6 +189,9 @@ pub(crate) struct ApplyArgs {
     /// Apply all pending migrations in one transaction: all or none, one commit
     #[arg(long, conflicts_with = "dry_run")]
     single_transaction: bool,
+    /// Run every migration one at a time even on an empty database, instead of creating it at the target version in one transaction from what the build proved
+    #[arg(long)]
+    one_by_one: bool,
     /// Do not ask for confirmation on a terminal when a pending migration declares data it removes (`loses`)
     #[arg(long)]
     yes: bool,
@@ -775,7 +778,8 @@ fn apply(
     let migrator = migrator
         .clone()
         .target(args.to)
-        .single_transaction(args.single_transaction);
+        .single_transaction(args.single_transaction)
+        .one_by_one(args.one_by_one);
     let existed = path.exists();
     if args.dry_run {
         // A trial run creates nothing: a missing file is an empty database.

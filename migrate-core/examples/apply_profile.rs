@@ -16,7 +16,11 @@
 //! (`single_transaction`), `floor` (`BEGIN; ...; COMMIT` per migration, no
 //! bookkeeping), `floor-row` (the same plus a history row of the runner's
 //! shape in each transaction), `floor1` (everything in one transaction),
-//! `check` (10,000 start-up checks on the database brought up to date first). The database is
+//! `check` (10,000 start-up checks on the database brought up to date first),
+//! `fresh` (the fresh path: the empty database created from what the proof
+//! recorded, in one transaction), `helper` (1,000 calls, or $CALLS, of the
+//! test helper `Migrations::in_memory`, after one that builds its
+//! template). The database is
 //! `:memory:` unless a third argument names a file (which must not exist).
 //! It prints how long the run took.
 
@@ -37,6 +41,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     if mode == "check" {
         Migrator::new(&migrations).apply(&mut conn)?;
+    }
+    if mode == "helper" {
+        // The template, built once per process, is not what is measured.
+        drop(migrations.in_memory()?);
     }
     let started = std::time::Instant::now();
     run(&mode, &migrations, &mut conn)?;
@@ -59,6 +67,26 @@ fn run(
             Migrator::new(migrations)
                 .single_transaction(true)
                 .apply(conn)?;
+        }
+        "fresh" => {
+            let report = migrations.migrator().apply(conn)?;
+            assert!(
+                matches!(
+                    report.path,
+                    migrate_core::ApplyPath::Fresh { then: None, .. }
+                ),
+                "{}",
+                report.path
+            );
+        }
+        "helper" => {
+            let reps: u32 = std::env::var("CALLS")
+                .ok()
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(1000);
+            for _ in 0..reps {
+                drop(migrations.in_memory()?);
+            }
         }
         "check" => {
             // The start-up check, 10,000 times (or $CHECKS), on a database

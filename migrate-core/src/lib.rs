@@ -72,8 +72,8 @@ pub use error::Error;
 pub use manifest::{Manifest, ManifestError};
 pub use model::{Function, Migration, Migrations};
 pub use runner::{
-    ApplyReport, DEFAULT_BUSY_TIMEOUT, DataChange, DownPlan, DownReport, DownSource, DownStep,
-    Migrator, Problem, Progress, Status, TableChange, Trial,
+    ApplyPath, ApplyReport, DEFAULT_BUSY_TIMEOUT, DataChange, DownPlan, DownReport, DownSource,
+    DownStep, Migrator, Problem, Progress, Status, TableChange, TempDatabase, Trial,
 };
 pub use sqlite::open::{open_for_reading, snapshot};
 pub use tracking::AppliedMigration;
@@ -138,7 +138,35 @@ impl Migrations {
     /// # }
     /// ```
     pub fn migrator(&self) -> Migrator<'_> {
-        Migrator::new(self).applied_by(self.build())
+        Migrator::new(self)
+            .applied_by(self.build())
+            .with_image(self.fresh_image())
+    }
+
+    /// A new in-memory database at the latest version, for a test, in
+    /// microseconds: see [`Migrator::in_memory`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let migrations = migrate_core::Migrations::from_toml(
+    ///     "[[migration]]\nversion = 1\ndescription = \"Create t\"\nsql = \"CREATE TABLE t (x)\"",
+    ///     "migrations.toml",
+    /// )?;
+    /// let conn = migrations.in_memory()?;
+    /// assert_eq!(migrations.current_version(&conn)?, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn in_memory(&self) -> Result<rusqlite::Connection, Error> {
+        self.migrator().in_memory()
+    }
+
+    /// A database file at the latest version in the temporary directory,
+    /// for a test, removed when dropped: see [`Migrator::temp_file`].
+    pub fn temp_file(&self) -> Result<TempDatabase, Error> {
+        self.migrator().temp_file()
     }
 
     /// Opens (creating if needed) the database at `path` and applies every

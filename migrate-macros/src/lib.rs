@@ -271,6 +271,8 @@ fn generate(
             .collect::<Vec<u8>>(),
     );
     let schema = proof.schema.to_sql();
+    // What a fresh database at each version needs: one string literal.
+    let fresh = proof.fresh_image();
     let warnings = warnings(proof, shown);
     let doc = format!(
         "The migrations of `{shown}`, validated, applied to SQLite and embedded at build time."
@@ -298,6 +300,7 @@ fn generate(
                 &FUNCTIONS,
                 &EXTENSIONS,
                 #keep_backups,
+                #fresh,
             )
         };
     }

@@ -6,7 +6,9 @@
 
 use std::borrow::Cow;
 use std::ops::Deref;
+use std::sync::OnceLock;
 
+use super::fresh::FreshImage;
 use crate::schema::{Fingerprint, Schema};
 
 /// One migration: a version, a description and the SQL that moves a database
@@ -666,6 +668,12 @@ pub struct Migrations {
     extensions: Cow<'static, [Cow<'static, str>]>,
     /// `keep_backups` of `migrations.toml`.
     keep_backups: Option<u32>,
+    /// What a fresh database at each version needs ([`FreshImage`]), as
+    /// JSON: one string literal embeds and compiles fastest. Empty for a
+    /// list that was never proven.
+    fresh: Cow<'static, str>,
+    /// `fresh`, read once, on first use.
+    fresh_image: OnceLock<Option<FreshImage>>,
 }
 
 impl Migrations {
@@ -682,6 +690,7 @@ impl Migrations {
         functions: &'static [Function],
         extensions: &'static [Cow<'static, str>],
         keep_backups: Option<u32>,
+        fresh: &'static str,
     ) -> Self {
         let default_database = match default_database {
             Some(path) => Some(Cow::Borrowed(path)),
@@ -697,6 +706,8 @@ impl Migrations {
             functions: Cow::Borrowed(functions),
             extensions: Cow::Borrowed(extensions),
             keep_backups,
+            fresh: Cow::Borrowed(fresh),
+            fresh_image: OnceLock::new(),
         }
     }
 
@@ -712,6 +723,8 @@ impl Migrations {
             functions: Cow::Borrowed(&[]),
             extensions: Cow::Borrowed(&[]),
             keep_backups: None,
+            fresh: Cow::Borrowed(""),
+            fresh_image: OnceLock::new(),
         }
     }
 
@@ -851,7 +864,10 @@ impl Migrations {
         fingerprints: &[Fingerprint],
         schema: &Schema,
         calls: &[Vec<String>],
+        fresh: &FreshImage,
     ) -> Self {
+        self.fresh = fresh.encode().into();
+        self.fresh_image = OnceLock::new();
         self.fingerprints = fingerprints
             .iter()
             .flat_map(|f| f.0)
@@ -871,6 +887,14 @@ impl Migrations {
             }
         }
         self
+    }
+
+    /// What a fresh database at each version needs, as the build's proof
+    /// found it (decoded once); `None` for a list that was never proven.
+    pub(crate) fn fresh_image(&self) -> Option<&FreshImage> {
+        self.fresh_image
+            .get_or_init(|| FreshImage::decode(&self.fresh))
+            .as_ref()
     }
 
     /// The fingerprint of the schema a database should have at `version`,

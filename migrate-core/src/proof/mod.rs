@@ -6,6 +6,7 @@
 
 mod compare;
 mod data;
+pub(crate) mod fresh;
 mod generate;
 mod roundtrip;
 mod rows;

@@ -11,11 +11,13 @@ use std::collections::BTreeSet;
 
 use rusqlite::Connection;
 
+use super::fresh::Recorder;
 use super::roundtrip::{Start, Trip};
 use super::rows::Rows;
 use crate::error::sqlite_message;
 use crate::fkscope::{Writes, take_writes};
 use crate::functions::Calls;
+use crate::list::fresh::FreshImage;
 use crate::manifest::{Diagnostic, Location, Manifest, ManifestError, SqlOrigin};
 use crate::schema::{Fingerprint, Fingerprinter, Schema};
 use crate::{Error, Function, Migration, Migrations, Migrator};
@@ -40,6 +42,20 @@ pub struct Proof {
     /// [`prove_manifest`]); empty from [`prove`] and
     /// [`prove_with_functions`], which run no data proof.
     pub warnings: Vec<Diagnostic>,
+    /// What a fresh database at each version needs (see
+    /// [`Proof::fresh_image`]).
+    pub(crate) fresh: FreshImage,
+}
+
+impl Proof {
+    /// What a fresh database at each version needs, as the proof's
+    /// database showed it after each version (schema objects, the rows of
+    /// the tables migrations wrote, settings), encoded as
+    /// `embed_migrations!` embeds it; `apply` builds an empty database from
+    /// it in one transaction. Not a stable format.
+    pub fn fresh_image(&self) -> String {
+        self.fresh.encode()
+    }
 }
 
 /// A migration SQLite rejected during the proof, or whose down does not
@@ -196,6 +212,7 @@ pub fn prove_with_functions(
     let last_down = migrations.iter().rposition(Migration::is_reversible);
     let mut rows: Option<Rows> = None;
     let writes = Writes::default();
+    let mut recorder = Recorder::default();
     for n in 1..=migrations.len() {
         let m = &migrations[n - 1];
         let version = m.version();
@@ -207,12 +224,15 @@ pub fn prove_with_functions(
         } else {
             None
         };
-        let mut migrator = Migrator::new(&migrations[..n]).noting_calls(Calls::clone(&noted));
-        if rows.is_some() {
-            migrator = migrator.noting_writes(Writes::clone(&writes));
-        }
+        // What the statements write is noted for every version: the fresh
+        // image reads again the tables a version wrote.
+        let migrator = Migrator::new(&migrations[..n])
+            .noting_calls(Calls::clone(&noted))
+            .noting_writes(Writes::clone(&writes));
         let applied = migrator.apply(&mut conn);
-        let called = declared_among(functions, &crate::functions::take(&noted));
+        let every_call = crate::functions::take(&noted);
+        let touched = take_writes(&writes);
+        let called = declared_among(functions, &every_call);
         if let Err(error) = applied {
             let hint = suggest_at_failure(&conn, m, &error, functions, &called);
             return Err(Box::new(Rejection {
@@ -225,7 +245,7 @@ pub fn prove_with_functions(
         fingerprints.push(fingerprinter.fingerprint(&conn).map_err(plain(version))?);
         if let Some(followed) = &mut rows {
             let before = followed
-                .sync(&conn, take_writes(&writes))
+                .sync(&conn, touched.clone())
                 .map_err(plain(version))?;
             if let Some(start) = start {
                 let trip = Trip {
@@ -254,6 +274,9 @@ pub fn prove_with_functions(
         if last_down.is_some_and(|last| n > last) {
             rows = None;
         }
+        recorder
+            .after(&conn, m, &every_call, &touched, functions)
+            .map_err(plain(version))?;
     }
     let latest = migrations.last().map_or(0, Migration::version);
     let schema = Schema::read(&conn).map_err(plain(latest))?;
@@ -262,6 +285,7 @@ pub fn prove_with_functions(
         schema,
         calls,
         warnings: Vec::new(),
+        fresh: recorder.finish(),
     })
 }
 
@@ -389,9 +413,12 @@ impl Migrations {
         };
         let manifest = crate::manifest::parse(text).map_err(error)?;
         let proof = prove_manifest(&manifest, text).map_err(|d| error(vec![d]))?;
-        Ok(manifest
-            .migrations
-            .with_proof(&proof.fingerprints, &proof.schema, &proof.calls))
+        Ok(manifest.migrations.with_proof(
+            &proof.fingerprints,
+            &proof.schema,
+            &proof.calls,
+            &proof.fresh,
+        ))
     }
 }
 

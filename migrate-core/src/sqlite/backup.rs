@@ -809,7 +809,7 @@ fn quick_check(conn: &Connection) -> rusqlite::Result<Vec<String>> {
 
 /// Copies every page of `from` into `to` in one step, retrying while either
 /// side is locked, up to `timeout`.
-fn copy(from: &Connection, to: &mut Connection, timeout: Duration) -> Result<(), Error> {
+pub(crate) fn copy(from: &Connection, to: &mut Connection, timeout: Duration) -> Result<(), Error> {
     let started = Instant::now();
     let backup = Backup::new(from, to).map_err(|e| Error::from_sqlite(e, timeout))?;
     step_until(&backup, -1, started, timeout)

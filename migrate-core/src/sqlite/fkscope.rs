@@ -63,6 +63,11 @@ pub(crate) struct Written {
     /// table is there and every altered one still is, which spares a
     /// lookup per table after each migration.
     pub unsure: bool,
+    /// Every `PRAGMA` prepared (name and value, lower-case), in order: the
+    /// fresh path reproduces the settings they change, or refuses.
+    pub pragmas: Vec<(String, Option<String>)>,
+    /// A statement attached or detached a database.
+    pub attached: bool,
 }
 
 pub(crate) use crate::sql::Rename;
@@ -71,7 +76,7 @@ pub(crate) use crate::sql::Rename;
 /// lower-case name), for the build-time proof, which keeps a copy of the
 /// rows of each table and must know which to read again after a step
 /// rather than read them all.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Touched {
     /// The tables, lower-case.
     pub tables: BTreeSet<String>,
@@ -87,6 +92,10 @@ pub(crate) struct Touched {
     /// See [`Written::renames`]: the data proof follows a table, or a
     /// column, under its new name.
     pub renames: Vec<Rename>,
+    /// See [`Written::pragmas`].
+    pub pragmas: Vec<(String, Option<String>)>,
+    /// See [`Written::attached`].
+    pub attached: bool,
 }
 
 /// Where [`Scope`] collects [`Touched`] (see [`Scope::install`]).
@@ -310,6 +319,8 @@ impl Scope {
             touched.updated.extend(w.updated.iter().cloned());
             touched.deleted.extend(w.deleted.iter().cloned());
             touched.renames.extend(w.renames.iter().cloned());
+            touched.pragmas.extend(w.pragmas.iter().cloned());
+            touched.attached |= w.attached;
             for set in [
                 &w.child,
                 &w.parent,
@@ -482,7 +493,22 @@ fn note(w: &mut Written, action: &AuthAction<'_>) {
             add(|w| &mut w.child, table_name);
             add(|w| &mut w.altered, table_name);
         }
-        AuthAction::Pragma { .. } | AuthAction::Attach { .. } | AuthAction::Unknown { .. } => {
+        AuthAction::Pragma {
+            pragma_name,
+            pragma_value,
+        } => {
+            w.everything = true;
+            w.pragmas.push((
+                pragma_name.to_lowercase(),
+                pragma_value.map(str::to_lowercase),
+            ));
+        }
+        AuthAction::Attach { .. } => {
+            w.everything = true;
+            w.attached = true;
+        }
+        AuthAction::Detach { .. } => w.attached = true,
+        AuthAction::Unknown { .. } => {
             w.everything = true;
         }
         // `ROLLBACK TO` can undo a `CREATE TABLE` the record still holds.

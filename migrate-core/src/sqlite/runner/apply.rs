@@ -7,6 +7,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::Migrator;
 use super::execute::{interrupted, millis, refuse_read_only, run_checked};
+use super::fresh::ApplyPath;
 use super::state::Since;
 use crate::fkscope::Scope;
 use crate::tracking;
@@ -58,6 +59,9 @@ pub struct ApplyReport {
     /// Versions recorded without a checksum (by the original Python tool or
     /// an older build) that this call adopted, recording this build's.
     pub adopted: Vec<u32>,
+    /// Which way it went: on an empty database, created from what the build
+    /// proved in one transaction, or one by one, and why.
+    pub path: ApplyPath,
 }
 
 /// Progress of `apply`, for callers that show it: see
@@ -189,11 +193,14 @@ impl<'m> Migrator<'m> {
         self.check_functions_after(conn, state.version)?;
         refuse_read_only(conn)?;
         self.without_foreign_keys(conn, |conn, scope| {
-            if self.single_transaction {
-                self.apply_at_once(conn, scope, &mut progress)
-            } else {
-                self.apply_pending(conn, scope, &mut progress)
-            }
+            // On an empty database, from what the build proved (fresh.rs).
+            self.with_fresh_path(conn, state.version, &mut progress, |conn, progress| {
+                if self.single_transaction {
+                    self.apply_at_once(conn, scope, progress)
+                } else {
+                    self.apply_pending(conn, scope, progress)
+                }
+            })
         })
     }
 

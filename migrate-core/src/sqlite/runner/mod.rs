@@ -17,10 +17,12 @@ mod connection;
 mod data;
 mod down;
 mod execute;
+mod fresh;
 mod plan;
 mod redo;
 mod repair;
 mod state;
+mod testing;
 mod trial;
 
 use std::fmt;
@@ -37,8 +39,10 @@ use crate::{Error, Migration};
 pub use apply::{ApplyReport, Progress};
 pub use data::{DataChange, TableChange};
 pub use down::DownReport;
+pub use fresh::ApplyPath;
 pub use plan::{DownPlan, DownSource, DownStep};
 pub use state::{Problem, Status};
+pub use testing::TempDatabase;
 pub use trial::Trial;
 
 /// How long to wait for another connection's write lock by default. Long
@@ -102,6 +106,11 @@ pub struct Migrator<'m> {
     /// Run once per apply that has work, under the write lock, before the
     /// first migration.
     before_changes: Option<BeforeChanges<'m>>,
+    /// What the build proved a fresh database at each version holds, for
+    /// the fresh path (see `fresh.rs`); `None` for a bare list.
+    image: Option<&'m crate::list::fresh::FreshImage>,
+    /// Never take the fresh path.
+    one_by_one: bool,
 }
 
 /// A hook given to [`Migrator::before_changes`].
@@ -118,6 +127,8 @@ impl fmt::Debug for Migrator<'_> {
             .field("target", &self.target)
             .field("applied_by", &self.applied_by)
             .field("single_transaction", &self.single_transaction)
+            .field("one_by_one", &self.one_by_one)
+            .field("fresh_image", &self.image.is_some())
             .field("on_open", &self.on_open.len());
         #[cfg(feature = "load_extension")]
         d.field("extensions", &self.extensions);
@@ -159,6 +170,8 @@ impl<'m> Migrator<'m> {
             calls: None,
             writes: None,
             before_changes: None,
+            image: None,
+            one_by_one: false,
         }
     }
 
