@@ -63,7 +63,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use rusqlite::Connection;
 
 use super::compare::{Loss, compare};
-use super::generate::fill;
+use super::generate::{Filled, fill};
 use super::tables::{Before, Table, Tables};
 use super::verify::{Side, at_statement};
 use crate::error::sqlite_message;
@@ -265,6 +265,34 @@ struct Run<'a> {
     conn: Connection,
     tables: Tables,
     writes: Writes,
+    /// The tables to offer the generator before the next migration,
+    /// lower-case: those the steps since the last fill created, wrote or
+    /// renamed (the others keep the rows they had). `None`: every table, at
+    /// the start and after a rebuild.
+    fill_next: Option<BTreeSet<String>>,
+    /// The tables the generator could not fill, by lower-case name: offered
+    /// again only when a step touched them or a table they reference, the
+    /// only changes that can make them fillable.
+    unfilled: BTreeMap<String, Unfilled>,
+    /// What each step cost, in order (see [`Work`]).
+    work: Vec<Work>,
+}
+
+/// A table the generator could not fill.
+#[derive(Debug, Clone)]
+struct Unfilled {
+    /// The lower-case names of the tables it references.
+    parents: BTreeSet<String>,
+}
+
+/// How many tables one migration's data proof looked at: the ones offered
+/// to the generator before it (`None`: every table), and the ones read
+/// again after it. Kept so that a test can tell, without timing anything,
+/// that the work of a step does not grow with the size of the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Work {
+    offered: Option<usize>,
+    synced: usize,
 }
 
 /// What stops the data proof: an SQLite error reading or rebuilding its
@@ -284,6 +312,9 @@ impl<'a> Run<'a> {
             conn,
             tables: Tables::default(),
             writes: Writes::default(),
+            fill_next: None,
+            unfilled: BTreeMap::new(),
+            work: Vec::new(),
         })
     }
 
@@ -298,11 +329,18 @@ impl<'a> Run<'a> {
                 version,
                 error: Error::Sqlite(error),
             };
-            match fill(&self.conn, seed_for(version)) {
-                Ok((filled, _unfillable)) => self
-                    .tables
-                    .refresh(&self.conn, filled.iter().map(|f| f.table.as_str()))
-                    .map_err(broken)?,
+            let offered = self.offered();
+            self.work.push(Work {
+                offered: offered.as_ref().map(BTreeSet::len),
+                synced: 0,
+            });
+            match fill(&self.conn, seed_for(version), offered.as_ref()) {
+                Ok((filled, unfillable)) => {
+                    self.note_unfilled(&filled, &unfillable).map_err(broken)?;
+                    self.tables
+                        .refresh(&self.conn, filled.iter().map(|f| f.table.as_str()))
+                        .map_err(broken)?;
+                }
                 Err(e) => {
                     report.refusals.push(Refusal {
                         version,
@@ -388,10 +426,54 @@ impl<'a> Run<'a> {
         let ran = run(&migrator, &mut self.conn);
         let touched = take_writes(&self.writes);
         ran?;
-        Ok(self
-            .tables
-            .sync(&self.conn, &touched)
-            .map(|before| (before, touched)))
+        let before = match self.tables.sync(&self.conn, &touched) {
+            Ok(before) => before,
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Some(next) = &mut self.fill_next {
+            next.extend(before.keys().cloned());
+        }
+        if let Some(work) = self.work.last_mut() {
+            work.synced += before.len();
+        }
+        Ok(Ok((before, touched)))
+    }
+
+    /// The tables to offer the generator now (see [`Run::fill_next`]), and
+    /// an empty list to gather the next ones in.
+    fn offered(&mut self) -> Option<BTreeSet<String>> {
+        let mut next = self.fill_next.replace(BTreeSet::new())?;
+        let retry: Vec<String> = self
+            .unfilled
+            .iter()
+            .filter(|(key, u)| next.contains(*key) || !u.parents.is_disjoint(&next))
+            .map(|(key, _)| key.clone())
+            .collect();
+        next.extend(retry);
+        Some(next)
+    }
+
+    /// Keeps track of the tables a fill left empty.
+    fn note_unfilled(
+        &mut self,
+        filled: &[Filled],
+        unfillable: &[(String, String)],
+    ) -> rusqlite::Result<()> {
+        for f in filled {
+            self.unfilled.remove(&f.table.to_lowercase());
+        }
+        for (name, _why) in unfillable {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT \"table\" FROM pragma_foreign_key_list(?1)")?;
+            let parents = stmt
+                .query_map([name], |r| r.get::<_, String>(0))?
+                .map(|p| p.map(|p| p.to_lowercase()))
+                .collect::<rusqlite::Result<_>>()?;
+            self.unfilled
+                .insert(name.to_lowercase(), Unfilled { parents });
+        }
+        Ok(())
     }
 
     /// Rebuilds the data database at the `n`th migration, from an empty
@@ -413,6 +495,8 @@ impl<'a> Run<'a> {
             .map_err(broken)?;
         self.tables = Tables::read(&conn).map_err(sqlite)?;
         self.conn = conn;
+        self.fill_next = None;
+        self.unfilled.clear();
         Ok(())
     }
 

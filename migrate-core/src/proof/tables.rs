@@ -9,13 +9,13 @@
 //! drop (and any that appeared under a new name). The copy of a table from
 //! before a step is what the step is compared with.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
-use rusqlite::Connection;
 use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension as _};
 
-use crate::fkscope::Touched;
+use crate::fkscope::{Rename, Touched};
 
 /// Longest text or blob quoted whole in a message; longer ones are cut.
 const QUOTED: usize = 40;
@@ -92,8 +92,15 @@ impl Tables {
 
     /// Reads again the tables a step `touched`, and any that appeared under
     /// a new name; returns the copies from before the step.
+    ///
+    /// Only those tables are looked up, one by one: listing every table of
+    /// the schema after each step would make a long history's proof cost
+    /// the number of tables times the number of migrations. A table that
+    /// appeared without being created is the new name of one renamed away
+    /// (`touched.renames`); only when a touched table is gone and neither
+    /// dropped nor renamed away (a rename whose text was not followed) is
+    /// every table listed to find the new name.
     pub fn sync(&mut self, conn: &Connection, touched: &Touched) -> rusqlite::Result<Before> {
-        let now = names(conn)?;
         let mut before = Before::new();
         if touched.everything {
             let old = std::mem::take(&mut self.tables);
@@ -106,29 +113,62 @@ impl Tables {
             }
             return Ok(before);
         }
-        let exists = |key: &str| now.iter().find(|n| n.to_lowercase() == key);
-        for key in &touched.tables {
-            if key == "schema_migrations" {
+        let renamed_away = |key: &str| {
+            touched
+                .renames
+                .iter()
+                .any(|r| matches!(r, Rename::Table { from, .. } if from == key))
+        };
+        let renamed_to = touched.renames.iter().filter_map(|r| match r {
+            Rename::Table { to, .. } => Some(to),
+            Rename::Column { .. } => None,
+        });
+        let keys: BTreeSet<&String> = touched.tables.iter().chain(renamed_to).collect();
+        let mut unexplained = false;
+        for key in keys {
+            if !is_application(key) {
                 continue;
             }
-            let old = match exists(key) {
+            let old = match lookup(conn, key)? {
                 Some(name) => {
-                    let table = read(conn, name)?;
+                    let table = read(conn, &name)?;
                     self.tables.insert(key.clone(), table)
                 }
-                None => self.tables.remove(key),
+                None => {
+                    unexplained |= !touched.dropped.contains(key) && !renamed_away(key);
+                    self.tables.remove(key)
+                }
             };
-            before.insert(key.clone(), old);
+            if old.is_some() || self.tables.contains_key(key) {
+                before.insert(key.clone(), old);
+            }
         }
-        for name in &now {
-            let key = name.to_lowercase();
-            if !self.tables.contains_key(&key) {
-                self.tables.insert(key.clone(), read(conn, name)?);
-                before.entry(key).or_insert(None);
+        if unexplained {
+            for name in names(conn)? {
+                let key = name.to_lowercase();
+                if !self.tables.contains_key(&key) {
+                    self.tables.insert(key.clone(), read(conn, &name)?);
+                    before.entry(key).or_insert(None);
+                }
             }
         }
         Ok(before)
     }
+}
+
+/// Whether `key` (lower-case) may name an application table: not one of
+/// SQLite's own, nor the record.
+fn is_application(key: &str) -> bool {
+    !key.starts_with("sqlite_") && key != "schema_migrations"
+}
+
+/// The name as SQLite has it of the application table `key` (any case),
+/// if there is one: neither a view nor a virtual or shadow table.
+fn lookup(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT name FROM pragma_table_list(?1) WHERE schema = 'main' AND type = 'table'",
+    )?;
+    stmt.query_row([key], |r| r.get(0)).optional()
 }
 
 fn names(conn: &Connection) -> rusqlite::Result<Vec<String>> {
@@ -312,12 +352,36 @@ mod tests {
         .unwrap();
         let touched = Touched {
             tables: ["users".to_owned(), "users_new".to_owned()].into(),
+            dropped: ["users".to_owned()].into(),
+            renames: vec![Rename::Table {
+                from: "users_new".to_owned(),
+                to: "users".to_owned(),
+            }],
             ..Touched::default()
         };
         let before = tables.sync(&conn, &touched).unwrap();
         assert_eq!(before["users"].as_ref().unwrap().columns, ["id", "a"]);
-        assert!(before["users_new"].is_none());
+        assert!(before.get("users_new").is_none_or(Option::is_none));
         assert_eq!(tables.get("users").unwrap().columns, ["id", "b"]);
         assert!(tables.get("users_new").is_none());
+    }
+
+    #[test]
+    fn a_table_renamed_in_a_way_not_followed_is_found_under_its_new_name() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE a (x); INSERT INTO a VALUES (1);")
+            .unwrap();
+        let mut tables = Tables::read(&conn).unwrap();
+        conn.execute_batch("ALTER TABLE a RENAME TO b").unwrap();
+        // The authorizer saw `a` altered, and the rename's text was not read.
+        let touched = Touched {
+            tables: ["a".to_owned()].into(),
+            ..Touched::default()
+        };
+        let before = tables.sync(&conn, &touched).unwrap();
+        assert_eq!(before["a"].as_ref().unwrap().rows.len(), 1);
+        assert!(before["b"].is_none());
+        assert_eq!(tables.get("b").unwrap().rows.len(), 1);
+        assert!(tables.get("a").is_none());
     }
 }

@@ -78,6 +78,10 @@ pub(crate) struct Touched {
     /// See [`Written::renames`]: the data proof follows a table, or a
     /// column, under its new name.
     pub renames: Vec<Rename>,
+    /// See [`Written::dropped`]: a table that is gone after a step and was
+    /// neither dropped nor renamed away had its name changed in a way the
+    /// renames do not tell, and the copy looks at every table again.
+    pub dropped: BTreeSet<String>,
 }
 
 /// Where [`Scope`] collects [`Touched`] (see [`Scope::install`]).
@@ -270,6 +274,7 @@ impl Scope {
             touched.updated.extend(w.updated.iter().cloned());
             touched.deleted.extend(w.deleted.iter().cloned());
             touched.renames.extend(w.renames.iter().cloned());
+            touched.dropped.extend(w.dropped.iter().cloned());
             for set in [
                 &w.child,
                 &w.parent,
