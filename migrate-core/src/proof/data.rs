@@ -7,7 +7,7 @@
 //! that holds no row is filled with generated rows ([`super::generate`],
 //! deterministic: the seed is the version's). Each migration's effect is
 //! compared, table by table, with the copy of the rows from before it
-//! ([`super::tables`], [`super::compare`]): rows lost, columns lost, values
+//! ([`super::tables`], [`crate::compare`]): rows lost, columns lost, values
 //! changed in the columns that remain. A loss fails the build at the
 //! migration, unless it is
 //!
@@ -32,7 +32,7 @@
 //! (`ALTER TABLE users RENAME TO users_old`, create, copy, drop) leaves the
 //! table of the old name to compare with. Columns are followed through
 //! `RENAME COLUMN`, and through a copy that renames them (see
-//! [`super::compare`]).
+//! [`crate::compare`]).
 //!
 //! **A migration that fails on the generated rows** but not on the empty
 //! database (a UNIQUE index over a column whose generated values repeat) is
@@ -62,10 +62,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rusqlite::Connection;
 
-use super::compare::{Loss, compare};
 use super::generate::{Filled, fill};
-use super::tables::{Before, Table, Tables};
+use super::tables::{Before, Tables};
 use super::verify::{Side, at_statement};
+use crate::compare::{Loss, column_renames, compare};
+use crate::contents::Table;
 use crate::error::sqlite_message;
 use crate::fkscope::{Rename, Touched, Writes, take_writes};
 use crate::manifest::{Diagnostic, Location, Manifest};
@@ -256,6 +257,19 @@ struct Refusal {
 struct Report {
     findings: Vec<Findings>,
     refusals: Vec<Refusal>,
+    unfilled: Vec<Unfillable>,
+}
+
+/// A table the generator could not give rows before a migration: its data
+/// is not proven from there, which a reviewer must know.
+#[derive(Debug)]
+struct Unfillable {
+    /// The migration about to run.
+    version: u32,
+    /// The table, as SQLite has it.
+    table: String,
+    /// Why, in one line.
+    why: String,
 }
 
 /// The data database and what the proof keeps of it.
@@ -276,6 +290,9 @@ struct Run<'a> {
     unfilled: BTreeMap<String, Unfilled>,
     /// What each step cost, in order (see [`Work`]).
     work: Vec<Work>,
+    /// The tables already reported unfillable, lower-case: each is
+    /// reported once, where it first could not be filled.
+    reported: BTreeSet<String>,
 }
 
 /// A table the generator could not fill.
@@ -315,6 +332,7 @@ impl<'a> Run<'a> {
             fill_next: None,
             unfilled: BTreeMap::new(),
             work: Vec::new(),
+            reported: BTreeSet::new(),
         })
     }
 
@@ -337,6 +355,15 @@ impl<'a> Run<'a> {
             match fill(&self.conn, seed_for(version), offered.as_ref()) {
                 Ok((filled, unfillable)) => {
                     self.note_unfilled(&filled, &unfillable).map_err(broken)?;
+                    for (table, why) in unfillable {
+                        if self.reported.insert(table.to_lowercase()) {
+                            report.unfilled.push(Unfillable {
+                                version,
+                                table,
+                                why,
+                            });
+                        }
+                    }
                     self.tables
                         .refresh(&self.conn, filled.iter().map(|f| f.table.as_str()))
                         .map_err(broken)?;
@@ -513,7 +540,7 @@ impl<'a> Run<'a> {
             if let Some(s) = &successor {
                 aliases.extend(self::aliases(s, &touched.renames));
             }
-            let renamed = column_renames(old, &aliases, &touched.renames);
+            let renamed = column_renames(&old.columns, &aliases, &touched.renames);
             let updated: BTreeSet<&str> = touched
                 .updated
                 .iter()
@@ -666,32 +693,6 @@ fn aliases(key: &str, renames: &[Rename]) -> BTreeSet<String> {
     }
 }
 
-/// Which columns of `old` the renames renamed (lower-case, old name to
-/// final name), in any of the table's names.
-fn column_renames(
-    old: &Table,
-    aliases: &BTreeSet<String>,
-    renames: &[Rename],
-) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    for column in &old.columns {
-        let start = column.to_lowercase();
-        let mut current = start.clone();
-        for rename in renames {
-            if let Rename::Column { table, from, to } = rename
-                && aliases.contains(table)
-                && *from == current
-            {
-                current = to.clone();
-            }
-        }
-        if current != start {
-            out.insert(start, current);
-        }
-    }
-    out
-}
-
 /// The declarations of `m` for `part`.
 fn declared(m: &Migration, part: Part) -> Vec<String> {
     match part {
@@ -728,11 +729,13 @@ pub(super) fn prove(manifest: &Manifest, text: &str) -> Result<Vec<Diagnostic>, 
             return Err(d);
         }
     }
-    Ok(report
+    let mut warnings: Vec<Diagnostic> = report
         .refusals
         .iter()
         .map(|r| warning(manifest, text, r))
-        .collect())
+        .collect();
+    warnings.extend(report.unfilled.iter().map(|u| unfilled(manifest, u)));
+    Ok(warnings)
 }
 
 /// What the data proof would need declared for one migration: see
@@ -990,6 +993,27 @@ fn warning(manifest: &Manifest, text: &str, refusal: &Refusal) -> Diagnostic {
         location,
         message,
         file,
+    }
+}
+
+/// The warning for a table the generator could not fill: at the migration
+/// it could first not be filled before, what it is and why, and that the
+/// proof says nothing of its data.
+fn unfilled(manifest: &Manifest, u: &Unfillable) -> Diagnostic {
+    let before = manifest
+        .migrations
+        .get(u.version)
+        .map(|m| subject(m, Part::Up))
+        .unwrap_or_else(|| format!("version {}", u.version));
+    Diagnostic {
+        span: 0..0,
+        location: entry_location(manifest, u.version),
+        message: format!(
+            "table {} gets no generated rows before {before}: {}; \
+             the data proof does not check what the migrations do to its data",
+            u.table, u.why
+        ),
+        file: None,
     }
 }
 
