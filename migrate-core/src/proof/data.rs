@@ -314,6 +314,7 @@ struct Work {
 
 /// What stops the data proof: an SQLite error reading or rebuilding its
 /// own database (not a migration's), at the version it was at.
+#[derive(Debug)]
 struct Broken {
     version: u32,
     error: Error,
@@ -1029,5 +1030,102 @@ fn broken(manifest: &Manifest, version: u32, error: &Error) -> Diagnostic {
         location: entry_location(manifest, version),
         message: format!("{what}cannot be checked on generated rows: {error}"),
         file: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::parse;
+
+    /// `n` tables, each created by its own migration, then one migration
+    /// per table that updates it: a history whose every step touches one
+    /// table, however many there are.
+    fn independent_tables(n: usize) -> String {
+        let mut text = String::new();
+        for i in 1..=n {
+            text.push_str(&format!(
+                "[[migration]]\nversion = {i}\ndescription = \"Create t{i}\"\n\
+                 sql = \"CREATE TABLE t{i} (id INTEGER PRIMARY KEY, name TEXT, score INTEGER)\"\n\n"
+            ));
+        }
+        for i in 1..=n {
+            text.push_str(&format!(
+                "[[migration]]\nversion = {}\ndescription = \"Score t{i}\"\n\
+                 sql = \"UPDATE t{i} SET score = 1\"\n\n",
+                n + i
+            ));
+        }
+        text
+    }
+
+    #[test]
+    fn each_step_looks_at_the_tables_it_touched_not_at_every_table() {
+        let n = 60;
+        let text = independent_tables(n);
+        let manifest = parse(&text).unwrap();
+        let migrations = &manifest.migrations;
+        let mut run = Run::new(migrations, migrations.functions()).unwrap();
+        let report = run.go(&|_| false).unwrap();
+        assert!(report.refusals.is_empty(), "{:?}", report.refusals);
+        assert_eq!(run.work.len(), 2 * n);
+        // Only the very first fill looks at every table (there is none).
+        assert_eq!(run.work[0].offered, None);
+        for (i, work) in run.work.iter().enumerate().skip(1) {
+            // Before `Create t{i}` and `Score t{i}`: the table the step
+            // before created or wrote; after it, the table it touched.
+            assert!(
+                work.offered.is_some_and(|o| o <= 1) && work.synced <= 1,
+                "step {} looked at {work:?} with {} tables there",
+                i + 1,
+                n.min(i + 1)
+            );
+        }
+        // And the tables were filled and compared all the same: every
+        // update changes generated values, on purpose.
+        let changed = report
+            .findings
+            .iter()
+            .filter(|f| f.items.iter().any(|i| i.exempt))
+            .count();
+        assert_eq!(changed, n);
+    }
+
+    #[test]
+    fn a_table_the_generator_cannot_fill_is_a_warning_naming_it_and_why() {
+        let text = r#"
+[[migration]]
+version = 1
+description = "Create a cycle"
+sql = [
+    "CREATE TABLE cyc_a (id INTEGER PRIMARY KEY, b_id INTEGER NOT NULL REFERENCES cyc_b(id))",
+    "CREATE TABLE cyc_b (id INTEGER PRIMARY KEY, a_id INTEGER NOT NULL REFERENCES cyc_a(id))",
+]
+
+[[migration]]
+version = 2
+description = "Index cyc_a"
+sql = "CREATE INDEX idx_cyc_a ON cyc_a(b_id)"
+
+[[migration]]
+version = 3
+description = "Index cyc_b"
+sql = "CREATE INDEX idx_cyc_b ON cyc_b(a_id)"
+"#;
+        let warnings = prove(&parse(text).unwrap(), text).unwrap();
+        let messages: Vec<&str> = warnings.iter().map(|w| w.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "table cyc_a gets no generated rows before version 2 (\"Index cyc_a\"): \
+                 cycle of NOT NULL foreign keys: cyc_a -> cyc_b -> cyc_a; \
+                 the data proof does not check what the migrations do to its data",
+                "table cyc_b gets no generated rows before version 2 (\"Index cyc_a\"): \
+                 cycle of NOT NULL foreign keys: cyc_b -> cyc_a -> cyc_b; \
+                 the data proof does not check what the migrations do to its data",
+            ],
+            "once per table, where it first could not be filled"
+        );
+        assert_eq!(warnings[0].location.line, 10, "at version 2");
     }
 }
