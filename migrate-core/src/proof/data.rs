@@ -268,8 +268,9 @@ struct Unfillable {
     version: u32,
     /// The table, as SQLite has it.
     table: String,
-    /// Why, in one line.
-    why: String,
+    /// Why, in one line; `None` for a virtual table, whatever the
+    /// generator did with it.
+    why: Option<String>,
 }
 
 /// The data database and what the proof keeps of it.
@@ -356,8 +357,16 @@ impl<'a> Run<'a> {
             match fill(&self.conn, seed_for(version), offered.as_ref()) {
                 Ok((filled, unfillable)) => {
                     self.note_unfilled(&filled, &unfillable).map_err(broken)?;
-                    for (table, why) in unfillable {
-                        if self.reported.insert(table.to_lowercase()) {
+                    let seen = filled
+                        .iter()
+                        .map(|f| (f.table.clone(), None))
+                        .chain(unfillable.into_iter().map(|(t, why)| (t, Some(why))));
+                    for (table, why) in seen {
+                        let is_virtual = is_virtual(&self.conn, &table).map_err(broken)?;
+                        if (is_virtual || why.is_some())
+                            && self.reported.insert(table.to_lowercase())
+                        {
+                            let why = if is_virtual { None } else { why };
                             report.unfilled.push(Unfillable {
                                 version,
                                 table,
@@ -460,6 +469,7 @@ impl<'a> Run<'a> {
         };
         if let Some(next) = &mut self.fill_next {
             next.extend(before.keys().cloned());
+            next.extend(touched.virtuals.iter().cloned());
         }
         if let Some(work) = self.work.last_mut() {
             work.synced += before.len();
@@ -997,25 +1007,44 @@ fn warning(manifest: &Manifest, text: &str, refusal: &Refusal) -> Diagnostic {
     }
 }
 
-/// The warning for a table the generator could not fill: at the migration
-/// it could first not be filled before, what it is and why, and that the
-/// proof says nothing of its data.
+/// The warning for a table the generator could not fill, or a virtual
+/// table: at the migration it was first met before, what it is and why,
+/// and that the proof says nothing of its data.
 fn unfilled(manifest: &Manifest, u: &Unfillable) -> Diagnostic {
     let before = manifest
         .migrations
         .get(u.version)
         .map(|m| subject(m, Part::Up))
         .unwrap_or_else(|| format!("version {}", u.version));
+    let message = match &u.why {
+        Some(why) => format!(
+            "table {} gets no generated rows before {before}: {why}; \
+             the data proof does not check what the migrations do to its data",
+            u.table
+        ),
+        None => format!(
+            "virtual table {} (there before {before}): the data proof compares \
+             ordinary tables' rows only, not what the migrations do to its contents",
+            u.table
+        ),
+    };
     Diagnostic {
         span: 0..0,
         location: entry_location(manifest, u.version),
-        message: format!(
-            "table {} gets no generated rows before {before}: {}; \
-             the data proof does not check what the migrations do to its data",
-            u.table, u.why
-        ),
+        message,
         file: None,
     }
+}
+
+/// Whether `table` is a virtual table (an FTS5 index, say): one whose rows
+/// are its module's to store, which the data proof does not compare (an
+/// external-content index reads another table's rows, a contentless one
+/// reads back nothing).
+fn is_virtual(conn: &Connection, table: &str) -> rusqlite::Result<bool> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT 1 FROM pragma_table_list(?1) WHERE schema = 'main' AND type = 'virtual'",
+    )?;
+    stmt.exists([table])
 }
 
 /// The error for a data proof that could not run its own database.
@@ -1127,5 +1156,33 @@ sql = "CREATE INDEX idx_cyc_b ON cyc_b(a_id)"
             "once per table, where it first could not be filled"
         );
         assert_eq!(warnings[0].location.line, 10, "at version 2");
+    }
+
+    #[test]
+    fn a_virtual_table_is_a_warning_that_its_contents_are_not_compared() {
+        let text = r#"
+[[migration]]
+version = 1
+description = "Create notes and their index"
+sql = [
+    "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)",
+    "CREATE VIRTUAL TABLE notes_fts USING fts5(body)",
+]
+
+[[migration]]
+version = 2
+description = "Empty the index"
+sql = "DELETE FROM notes_fts"
+"#;
+        let warnings = prove(&parse(text).unwrap(), text).unwrap();
+        let messages: Vec<&str> = warnings.iter().map(|w| w.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "virtual table notes_fts (there before version 2 (\"Empty the index\")): \
+              the data proof compares ordinary tables' rows only, not what the migrations \
+              do to its contents"
+            ]
+        );
     }
 }

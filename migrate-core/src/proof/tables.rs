@@ -49,16 +49,19 @@ impl Tables {
         self.tables.get(key)
     }
 
-    /// Reads again the tables named (by their names as SQLite has them),
-    /// e.g. those the generator just filled.
+    /// Reads again the ordinary tables named (by their names as SQLite has
+    /// them), e.g. those the generator just filled.
     pub fn refresh<'n>(
         &mut self,
         conn: &Connection,
         names: impl IntoIterator<Item = &'n str>,
     ) -> rusqlite::Result<()> {
         for name in names {
-            let table = read(conn, name)?;
-            self.tables.insert(name.to_lowercase(), table);
+            // Not a virtual table: its rows are its module's (see `LIST`).
+            if let Some(name) = lookup(conn, name)? {
+                let table = read(conn, &name)?;
+                self.tables.insert(name.to_lowercase(), table);
+            }
         }
         Ok(())
     }

@@ -54,6 +54,9 @@ pub(crate) struct Written {
     pub deleted: BTreeSet<String>,
     /// The renames (`ALTER TABLE … RENAME …`), in the order they ran.
     pub renames: Vec<Rename>,
+    /// Virtual tables created, lower-case: they reference nothing, but the
+    /// data proof gives them rows too.
+    pub virtuals: BTreeSet<String>,
 }
 
 pub(crate) use crate::sql::Rename;
@@ -82,6 +85,8 @@ pub(crate) struct Touched {
     /// neither dropped nor renamed away had its name changed in a way the
     /// renames do not tell, and the copy looks at every table again.
     pub dropped: BTreeSet<String>,
+    /// See [`Written::virtuals`].
+    pub virtuals: BTreeSet<String>,
 }
 
 /// Where [`Scope`] collects [`Touched`] (see [`Scope::install`]).
@@ -275,6 +280,7 @@ impl Scope {
             touched.deleted.extend(w.deleted.iter().cloned());
             touched.renames.extend(w.renames.iter().cloned());
             touched.dropped.extend(w.dropped.iter().cloned());
+            touched.virtuals.extend(w.virtuals.iter().cloned());
             for set in [
                 &w.child,
                 &w.parent,
@@ -443,6 +449,7 @@ fn note(w: &mut Written, action: &AuthAction<'_>) {
             add(|w| &mut w.child, table_name);
             add(|w| &mut w.altered, table_name);
         }
+        AuthAction::CreateVtable { table_name, .. } => add(|w| &mut w.virtuals, table_name),
         AuthAction::Pragma { .. } | AuthAction::Attach { .. } | AuthAction::Unknown { .. } => {
             w.everything = true;
         }
