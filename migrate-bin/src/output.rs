@@ -18,9 +18,8 @@ use std::time::Duration;
 
 use anstyle::{AnsiColor, Style};
 use migrate_core::{
-    AppliedMigration, ApplyReport, COMPARED_ROWS, Change, ChangedValues, CheckReport, DataChange,
-    DownPlan, DownReport, DownSource, Migration, Migrations, Problem, Progress, Status,
-    TableChange, Trial,
+    AppliedMigration, ApplyReport, COMPARED_ROWS, Change, CheckReport, DataChange, DownPlan,
+    DownReport, DownSource, Migration, Migrations, Problem, Progress, Status, TableChange, Trial,
 };
 use serde_json::{Value, json};
 
@@ -1005,6 +1004,7 @@ pub fn schema(migrations: &Migrations) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use migrate_core::ChangedValues;
 
     #[test]
     fn relative_times() {

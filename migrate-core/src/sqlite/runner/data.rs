@@ -190,6 +190,10 @@ struct Counted {
     columns: Vec<String>,
 }
 
+/// What [`Census::measure`] found of one migration: the census after it and
+/// what it changed, or the migration's error.
+pub(super) type Measured = Result<(Census, DataChange), Error>;
+
 /// The application tables of schema `main`, by lower-case name, with their
 /// rows and columns.
 #[derive(Debug, Clone, Default)]
@@ -220,7 +224,7 @@ impl Census {
         savepoint: &str,
         scope: &Scope,
         mut run: impl FnMut() -> Result<Written, Error>,
-    ) -> rusqlite::Result<(Duration, Result<(Census, DataChange), Error>)> {
+    ) -> rusqlite::Result<(Duration, Measured)> {
         let started = Instant::now();
         let first = run();
         let took = started.elapsed();
