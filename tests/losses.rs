@@ -8,6 +8,7 @@ use migrate_tests::{bytes, dir_entries, migrate, migrate_on_terminal, open, vers
 use serde_json::{Value, json};
 
 const LOSSES: &str = env!("CARGO_BIN_EXE_fixture-losses");
+const REWRITES: &str = env!("CARGO_BIN_EXE_fixture-rewrites");
 
 /// A database at version 1 holding 9,000 sessions (3,201 expired), 5 users
 /// and 64 tags.
@@ -126,6 +127,9 @@ fn dry_run_json_gives_every_table_before_and_after_each_migration() {
             "rows_after": after,
             "dropped_columns": dropped,
             "renamed_from": null,
+            "renamed_columns": [],
+            "changed_values": [],
+            "values_compared": true,
         })
     };
     assert_eq!(
@@ -154,6 +158,97 @@ fn dry_run_json_gives_every_table_before_and_after_each_migration() {
     assert_eq!(data(6)[1], t("settings", json!(0), json!(12), &[]));
     assert_eq!(data(6)[2], t("tags", Value::Null, json!(0), &[]));
     assert_eq!(bytes(&db), before, "the file is byte-identical");
+}
+
+/// A database of tests/fixtures/rewrites.toml at version 1 holding 5
+/// users, 4 events and 100,001 readings (one more than a trial run
+/// compares).
+fn rewritable() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("app.db");
+    migrate(REWRITES, &db, &["apply", "--to", "1"]).expect_success();
+    open(&db)
+        .execute_batch(
+            "INSERT INTO users VALUES
+                 (1, 'Ann', '18-25', 10), (2, 'Bob', '26-35', 20), (3, 'Cy', '36-45', NULL),
+                 (4, 'Di', '46-55', 40), (5, 'Ed', '56+', 50);
+             INSERT INTO events VALUES ('click', 1), ('click', 2), ('view', 3), ('other', 4);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100001)
+             INSERT INTO readings SELECT i, i FROM n;",
+        )
+        .expect("data");
+    (dir, db)
+}
+
+#[test]
+fn dry_run_follows_renamed_columns_and_counts_the_values_rewritten_in_place() {
+    let (_dir, db) = rewritable();
+    let before = bytes(&db);
+    let run = migrate(REWRITES, &db, &["apply", "--dry-run"]);
+    run.expect_success();
+    assert_eq!(
+        without_durations(&run.stdout),
+        format!(
+            "Trial run on {} (rolled back, nothing changed):
+      2  would succeed (TIME)
+          renames column users.name to full_name
+      3  would succeed (TIME)
+          renames column users.score to points
+          changes 5 of 5 values of users.age_range (e.g. '18-25' -> 18)
+      4  would succeed (TIME)
+          changes 4 of 5 values of users.points (e.g. 10 -> 20)
+      5  would succeed (TIME)
+          changes 3 of 4 values of events.kind (e.g. 'click' -> 'CLICK')
+      6  would succeed (TIME)
+          writes readings, too big for its values to be compared (over 100,000 rows)
+Every migration tried would succeed on the current data.
+",
+            db.display()
+        ),
+        "{run}"
+    );
+    assert_eq!(bytes(&db), before, "the file is byte-identical");
+}
+
+#[test]
+fn dry_run_json_gives_renamed_columns_and_changed_values() {
+    let (_dir, db) = rewritable();
+    let run = migrate(REWRITES, &db, &["--json", "apply", "--dry-run"]);
+    run.expect_success();
+    let doc: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let data = |version: u64, table: &str| -> Value {
+        doc["migrations"]
+            .as_array()
+            .expect("migrations")
+            .iter()
+            .find(|m| m["version"] == version)
+            .and_then(|m| m["data"].as_array())
+            .and_then(|d| d.iter().find(|t| t["table"] == table))
+            .cloned()
+            .unwrap_or_else(|| panic!("no version {version}, table {table}: {doc}"))
+    };
+    assert_eq!(
+        data(3, "users"),
+        json!({
+            "table": "users",
+            "rows_before": 5,
+            "rows_after": 5,
+            "dropped_columns": [],
+            "renamed_from": null,
+            "renamed_columns": [{ "from": "score", "to": "points" }],
+            "changed_values": [{
+                "column": "age_range",
+                "changed": 5,
+                "of": 5,
+                "example": ["'18-25'", "18"],
+            }],
+            "values_compared": true,
+        })
+    );
+    assert_eq!(data(6, "readings")["values_compared"], json!(false));
+    assert_eq!(data(6, "readings")["changed_values"], json!([]));
+    // Tables the migration did not write are compared by nothing: unchanged.
+    assert_eq!(data(6, "users")["values_compared"], json!(true));
 }
 
 #[test]

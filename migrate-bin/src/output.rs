@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use anstyle::{AnsiColor, Style};
 use migrate_core::{
-    AppliedMigration, ApplyReport, Change, CheckReport, DataChange, DownPlan, DownReport,
-    DownSource, Migration, Migrations, Problem, Progress, Status, TableChange, Trial,
+    AppliedMigration, ApplyReport, COMPARED_ROWS, Change, CheckReport, DataChange, DownPlan,
+    DownReport, DownSource, Migration, Migrations, Problem, Progress, Status, TableChange, Trial,
 };
 use serde_json::{Value, json};
 
@@ -936,6 +936,22 @@ fn data_json(data: &DataChange) -> Value {
                 "rows_after": t.rows_after,
                 "dropped_columns": t.dropped_columns,
                 "renamed_from": t.renamed_from,
+                "renamed_columns": t
+                    .renamed_columns
+                    .iter()
+                    .map(|(from, to)| json!({ "from": from, "to": to }))
+                    .collect::<Vec<_>>(),
+                "changed_values": t
+                    .changed_values
+                    .iter()
+                    .map(|v| json!({
+                        "column": v.column,
+                        "changed": v.changed,
+                        "of": v.of,
+                        "example": [v.example.0, v.example.1],
+                    }))
+                    .collect::<Vec<_>>(),
+                "values_compared": !t.values_unchecked,
             }))
             .collect::<Vec<_>>()
     )
@@ -943,7 +959,9 @@ fn data_json(data: &DataChange) -> Value {
 
 /// What a migration did to one table, in words: `deletes 3,201 of 9,000
 /// rows of sessions`, `drops table user_tags (64 rows)`, `drops column
-/// users.legacy_score`, `adds 12 rows to settings`, `creates table tags`.
+/// users.legacy_score`, `adds 12 rows to settings`, `creates table tags`,
+/// `renames column users.name to full_name`, `changes 37 of 64 values of
+/// users.age_range (e.g. '18-25' -> 18)`.
 fn data_lines(t: &TableChange) -> Vec<String> {
     let rows = |n: u64| format!("{} row{}", thousands(n), if n == 1 { "" } else { "s" });
     let mut lines = Vec::new();
@@ -970,6 +988,27 @@ fn data_lines(t: &TableChange) -> Vec<String> {
     }
     for column in &t.dropped_columns {
         lines.push(format!("drops column {}.{column}", t.table));
+    }
+    for (from, to) in &t.renamed_columns {
+        lines.push(format!("renames column {}.{from} to {to}", t.table));
+    }
+    for v in &t.changed_values {
+        lines.push(format!(
+            "changes {} of {} values of {}.{} (e.g. {} -> {})",
+            thousands(v.changed),
+            thousands(v.of),
+            t.table,
+            v.column,
+            v.example.0,
+            v.example.1
+        ));
+    }
+    if t.values_unchecked {
+        lines.push(format!(
+            "writes {}, too big for its values to be compared (over {} rows)",
+            t.table,
+            thousands(COMPARED_ROWS)
+        ));
     }
     lines
 }
@@ -1006,6 +1045,7 @@ pub fn schema(migrations: &Migrations) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use migrate_core::ChangedValues;
 
     #[test]
     fn relative_times() {
@@ -1033,7 +1073,7 @@ mod tests {
             rows_before: before,
             rows_after: after,
             dropped_columns: dropped.iter().map(|c| (*c).to_owned()).collect(),
-            renamed_from: None,
+            ..TableChange::default()
         };
         assert_eq!(
             data_lines(&t(Some(9000), Some(5799), &[])),
@@ -1052,6 +1092,31 @@ mod tests {
         assert_eq!(
             data_lines(&t(Some(3), Some(3), &["c"])),
             ["drops column t.c"]
+        );
+        let rewritten = TableChange {
+            renamed_columns: vec![("name".into(), "full_name".into())],
+            changed_values: vec![ChangedValues {
+                column: "age_range".into(),
+                changed: 1200,
+                of: 3000,
+                example: ("'18-25'".into(), "18".into()),
+            }],
+            ..t(Some(3000), Some(3000), &[])
+        };
+        assert_eq!(
+            data_lines(&rewritten),
+            [
+                "renames column t.name to full_name",
+                "changes 1,200 of 3,000 values of t.age_range (e.g. '18-25' -> 18)"
+            ]
+        );
+        let big = TableChange {
+            values_unchecked: true,
+            ..t(Some(200_000), Some(200_000), &[])
+        };
+        assert_eq!(
+            data_lines(&big),
+            ["writes t, too big for its values to be compared (over 100,000 rows)"]
         );
     }
 }

@@ -63,7 +63,7 @@ pub use proof::verify;
 pub use sqlite::{backup, fleet, schema};
 // Crate-wide short paths for the modules each layer shares.
 use list::model;
-use sqlite::{compat, drift, fkscope, functions, runner, tracking};
+use sqlite::{compare, compat, contents, drift, fkscope, functions, runner, tracking};
 
 use std::path::Path;
 
@@ -72,8 +72,9 @@ pub use error::Error;
 pub use manifest::{Manifest, ManifestError};
 pub use model::{Function, Migration, Migrations};
 pub use runner::{
-    ApplyPath, ApplyReport, DEFAULT_BUSY_TIMEOUT, DataChange, DownPlan, DownReport, DownSource,
-    DownStep, Migrator, Problem, Progress, Status, TableChange, TempDatabase, Trial,
+    ApplyPath, ApplyReport, COMPARED_ROWS, ChangedValues, DEFAULT_BUSY_TIMEOUT, DataChange,
+    DownPlan, DownReport, DownSource, DownStep, Migrator, Problem, Progress, Status, TableChange,
+    TempDatabase, Trial,
 };
 pub use sqlite::open::{open_for_reading, snapshot};
 pub use tracking::AppliedMigration;

@@ -7,7 +7,7 @@
 //! that holds no row is filled with generated rows ([`super::generate`],
 //! deterministic: the seed is the version's). Each migration's effect is
 //! compared, table by table, with the copy of the rows from before it
-//! ([`super::tables`], [`super::compare`]): rows lost, columns lost, values
+//! ([`super::tables`], [`crate::compare`]): rows lost, columns lost, values
 //! changed in the columns that remain. A loss fails the build at the
 //! migration, unless it is
 //!
@@ -32,7 +32,7 @@
 //! (`ALTER TABLE users RENAME TO users_old`, create, copy, drop) leaves the
 //! table of the old name to compare with. Columns are followed through
 //! `RENAME COLUMN`, and through a copy that renames them (see
-//! [`super::compare`]).
+//! [`crate::compare`]).
 //!
 //! **A migration that fails on the generated rows** but not on the empty
 //! database (a UNIQUE index over a column whose generated values repeat) is
@@ -62,10 +62,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rusqlite::Connection;
 
-use super::compare::{Loss, compare};
-use super::generate::fill;
-use super::tables::{Before, Table, Tables};
+use super::generate::{Filled, fill};
+use super::tables::{Before, Tables};
 use super::verify::{Side, at_statement};
+use crate::compare::{Loss, column_renames, compare};
+use crate::contents::Table;
 use crate::error::sqlite_message;
 use crate::fkscope::{Rename, Touched, Writes, take_writes};
 use crate::manifest::{Diagnostic, Location, Manifest};
@@ -256,6 +257,20 @@ struct Refusal {
 struct Report {
     findings: Vec<Findings>,
     refusals: Vec<Refusal>,
+    unfilled: Vec<Unfillable>,
+}
+
+/// A table the generator could not give rows before a migration: its data
+/// is not proven from there, which a reviewer must know.
+#[derive(Debug)]
+struct Unfillable {
+    /// The migration about to run.
+    version: u32,
+    /// The table, as SQLite has it.
+    table: String,
+    /// Why, in one line; `None` for a virtual table, whatever the
+    /// generator did with it.
+    why: Option<String>,
 }
 
 /// The data database and what the proof keeps of it.
@@ -265,10 +280,42 @@ struct Run<'a> {
     conn: Connection,
     tables: Tables,
     writes: Writes,
+    /// The tables to offer the generator before the next migration,
+    /// lower-case: those the steps since the last fill created, wrote or
+    /// renamed (the others keep the rows they had). `None`: every table, at
+    /// the start and after a rebuild.
+    fill_next: Option<BTreeSet<String>>,
+    /// The tables the generator could not fill, by lower-case name: offered
+    /// again only when a step touched them or a table they reference, the
+    /// only changes that can make them fillable.
+    unfilled: BTreeMap<String, Unfilled>,
+    /// What each step cost, in order (see [`Work`]).
+    work: Vec<Work>,
+    /// The tables already reported unfillable, lower-case: each is
+    /// reported once, where it first could not be filled.
+    reported: BTreeSet<String>,
+}
+
+/// A table the generator could not fill.
+#[derive(Debug, Clone)]
+struct Unfilled {
+    /// The lower-case names of the tables it references.
+    parents: BTreeSet<String>,
+}
+
+/// How many tables one migration's data proof looked at: the ones offered
+/// to the generator before it (`None`: every table), and the ones read
+/// again after it. Kept so that a test can tell, without timing anything,
+/// that the work of a step does not grow with the size of the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Work {
+    offered: Option<usize>,
+    synced: usize,
 }
 
 /// What stops the data proof: an SQLite error reading or rebuilding its
 /// own database (not a migration's), at the version it was at.
+#[derive(Debug)]
 struct Broken {
     version: u32,
     error: Error,
@@ -284,6 +331,10 @@ impl<'a> Run<'a> {
             conn,
             tables: Tables::default(),
             writes: Writes::default(),
+            fill_next: None,
+            unfilled: BTreeMap::new(),
+            work: Vec::new(),
+            reported: BTreeSet::new(),
         })
     }
 
@@ -298,11 +349,35 @@ impl<'a> Run<'a> {
                 version,
                 error: Error::Sqlite(error),
             };
-            match fill(&self.conn, seed_for(version)) {
-                Ok((filled, _unfillable)) => self
-                    .tables
-                    .refresh(&self.conn, filled.iter().map(|f| f.table.as_str()))
-                    .map_err(broken)?,
+            let offered = self.offered();
+            self.work.push(Work {
+                offered: offered.as_ref().map(BTreeSet::len),
+                synced: 0,
+            });
+            match fill(&self.conn, seed_for(version), offered.as_ref()) {
+                Ok((filled, unfillable)) => {
+                    self.note_unfilled(&filled, &unfillable).map_err(broken)?;
+                    let seen = filled
+                        .iter()
+                        .map(|f| (f.table.clone(), None))
+                        .chain(unfillable.into_iter().map(|(t, why)| (t, Some(why))));
+                    for (table, why) in seen {
+                        let is_virtual = is_virtual(&self.conn, &table).map_err(broken)?;
+                        if (is_virtual || why.is_some())
+                            && self.reported.insert(table.to_lowercase())
+                        {
+                            let why = if is_virtual { None } else { why };
+                            report.unfilled.push(Unfillable {
+                                version,
+                                table,
+                                why,
+                            });
+                        }
+                    }
+                    self.tables
+                        .refresh(&self.conn, filled.iter().map(|f| f.table.as_str()))
+                        .map_err(broken)?;
+                }
                 Err(e) => {
                     report.refusals.push(Refusal {
                         version,
@@ -388,10 +463,55 @@ impl<'a> Run<'a> {
         let ran = run(&migrator, &mut self.conn);
         let touched = take_writes(&self.writes);
         ran?;
-        Ok(self
-            .tables
-            .sync(&self.conn, &touched)
-            .map(|before| (before, touched)))
+        let before = match self.tables.sync(&self.conn, &touched) {
+            Ok(before) => before,
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Some(next) = &mut self.fill_next {
+            next.extend(before.keys().cloned());
+            next.extend(touched.virtuals.iter().cloned());
+        }
+        if let Some(work) = self.work.last_mut() {
+            work.synced += before.len();
+        }
+        Ok(Ok((before, touched)))
+    }
+
+    /// The tables to offer the generator now (see [`Run::fill_next`]), and
+    /// an empty list to gather the next ones in.
+    fn offered(&mut self) -> Option<BTreeSet<String>> {
+        let mut next = self.fill_next.replace(BTreeSet::new())?;
+        let retry: Vec<String> = self
+            .unfilled
+            .iter()
+            .filter(|(key, u)| next.contains(*key) || !u.parents.is_disjoint(&next))
+            .map(|(key, _)| key.clone())
+            .collect();
+        next.extend(retry);
+        Some(next)
+    }
+
+    /// Keeps track of the tables a fill left empty.
+    fn note_unfilled(
+        &mut self,
+        filled: &[Filled],
+        unfillable: &[(String, String)],
+    ) -> rusqlite::Result<()> {
+        for f in filled {
+            self.unfilled.remove(&f.table.to_lowercase());
+        }
+        for (name, _why) in unfillable {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT \"table\" FROM pragma_foreign_key_list(?1)")?;
+            let parents = stmt
+                .query_map([name], |r| r.get::<_, String>(0))?
+                .map(|p| p.map(|p| p.to_lowercase()))
+                .collect::<rusqlite::Result<_>>()?;
+            self.unfilled
+                .insert(name.to_lowercase(), Unfilled { parents });
+        }
+        Ok(())
     }
 
     /// Rebuilds the data database at the `n`th migration, from an empty
@@ -413,6 +533,8 @@ impl<'a> Run<'a> {
             .map_err(broken)?;
         self.tables = Tables::read(&conn).map_err(sqlite)?;
         self.conn = conn;
+        self.fill_next = None;
+        self.unfilled.clear();
         Ok(())
     }
 
@@ -429,7 +551,7 @@ impl<'a> Run<'a> {
             if let Some(s) = &successor {
                 aliases.extend(self::aliases(s, &touched.renames));
             }
-            let renamed = column_renames(old, &aliases, &touched.renames);
+            let renamed = column_renames(&old.columns, &aliases, &touched.renames);
             let updated: BTreeSet<&str> = touched
                 .updated
                 .iter()
@@ -582,32 +704,6 @@ fn aliases(key: &str, renames: &[Rename]) -> BTreeSet<String> {
     }
 }
 
-/// Which columns of `old` the renames renamed (lower-case, old name to
-/// final name), in any of the table's names.
-fn column_renames(
-    old: &Table,
-    aliases: &BTreeSet<String>,
-    renames: &[Rename],
-) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    for column in &old.columns {
-        let start = column.to_lowercase();
-        let mut current = start.clone();
-        for rename in renames {
-            if let Rename::Column { table, from, to } = rename
-                && aliases.contains(table)
-                && *from == current
-            {
-                current = to.clone();
-            }
-        }
-        if current != start {
-            out.insert(start, current);
-        }
-    }
-    out
-}
-
 /// The declarations of `m` for `part`.
 fn declared(m: &Migration, part: Part) -> Vec<String> {
     match part {
@@ -644,11 +740,13 @@ pub(super) fn prove(manifest: &Manifest, text: &str) -> Result<Vec<Diagnostic>, 
             return Err(d);
         }
     }
-    Ok(report
+    let mut warnings: Vec<Diagnostic> = report
         .refusals
         .iter()
         .map(|r| warning(manifest, text, r))
-        .collect())
+        .collect();
+    warnings.extend(report.unfilled.iter().map(|u| unfilled(manifest, u)));
+    Ok(warnings)
 }
 
 /// What the data proof would need declared for one migration: see
@@ -909,6 +1007,46 @@ fn warning(manifest: &Manifest, text: &str, refusal: &Refusal) -> Diagnostic {
     }
 }
 
+/// The warning for a table the generator could not fill, or a virtual
+/// table: at the migration it was first met before, what it is and why,
+/// and that the proof says nothing of its data.
+fn unfilled(manifest: &Manifest, u: &Unfillable) -> Diagnostic {
+    let before = manifest
+        .migrations
+        .get(u.version)
+        .map(|m| subject(m, Part::Up))
+        .unwrap_or_else(|| format!("version {}", u.version));
+    let message = match &u.why {
+        Some(why) => format!(
+            "table {} gets no generated rows before {before}: {why}; \
+             the data proof does not check what the migrations do to its data",
+            u.table
+        ),
+        None => format!(
+            "virtual table {} (there before {before}): the data proof compares \
+             ordinary tables' rows only, not what the migrations do to its contents",
+            u.table
+        ),
+    };
+    Diagnostic {
+        span: 0..0,
+        location: entry_location(manifest, u.version),
+        message,
+        file: None,
+    }
+}
+
+/// Whether `table` is a virtual table (an FTS5 index, say): one whose rows
+/// are its module's to store, which the data proof does not compare (an
+/// external-content index reads another table's rows, a contentless one
+/// reads back nothing).
+fn is_virtual(conn: &Connection, table: &str) -> rusqlite::Result<bool> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT 1 FROM pragma_table_list(?1) WHERE schema = 'main' AND type = 'virtual'",
+    )?;
+    stmt.exists([table])
+}
+
 /// The error for a data proof that could not run its own database.
 fn broken(manifest: &Manifest, version: u32, error: &Error) -> Diagnostic {
     let what = manifest
@@ -921,5 +1059,130 @@ fn broken(manifest: &Manifest, version: u32, error: &Error) -> Diagnostic {
         location: entry_location(manifest, version),
         message: format!("{what}cannot be checked on generated rows: {error}"),
         file: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::parse;
+
+    /// `n` tables, each created by its own migration, then one migration
+    /// per table that updates it: a history whose every step touches one
+    /// table, however many there are.
+    fn independent_tables(n: usize) -> String {
+        let mut text = String::new();
+        for i in 1..=n {
+            text.push_str(&format!(
+                "[[migration]]\nversion = {i}\ndescription = \"Create t{i}\"\n\
+                 sql = \"CREATE TABLE t{i} (id INTEGER PRIMARY KEY, name TEXT, score INTEGER)\"\n\n"
+            ));
+        }
+        for i in 1..=n {
+            text.push_str(&format!(
+                "[[migration]]\nversion = {}\ndescription = \"Score t{i}\"\n\
+                 sql = \"UPDATE t{i} SET score = 1\"\n\n",
+                n + i
+            ));
+        }
+        text
+    }
+
+    #[test]
+    fn each_step_looks_at_the_tables_it_touched_not_at_every_table() {
+        let n = 60;
+        let text = independent_tables(n);
+        let manifest = parse(&text).unwrap();
+        let migrations = &manifest.migrations;
+        let mut run = Run::new(migrations, migrations.functions()).unwrap();
+        let report = run.go(&|_| false).unwrap();
+        assert!(report.refusals.is_empty(), "{:?}", report.refusals);
+        assert_eq!(run.work.len(), 2 * n);
+        // Only the very first fill looks at every table (there is none).
+        assert_eq!(run.work[0].offered, None);
+        for (i, work) in run.work.iter().enumerate().skip(1) {
+            // Before `Create t{i}` and `Score t{i}`: the table the step
+            // before created or wrote; after it, the table it touched.
+            assert!(
+                work.offered.is_some_and(|o| o <= 1) && work.synced <= 1,
+                "step {} looked at {work:?} with {} tables there",
+                i + 1,
+                n.min(i + 1)
+            );
+        }
+        // And the tables were filled and compared all the same: every
+        // update changes generated values, on purpose.
+        let changed = report
+            .findings
+            .iter()
+            .filter(|f| f.items.iter().any(|i| i.exempt))
+            .count();
+        assert_eq!(changed, n);
+    }
+
+    #[test]
+    fn a_table_the_generator_cannot_fill_is_a_warning_naming_it_and_why() {
+        let text = r#"
+[[migration]]
+version = 1
+description = "Create a cycle"
+sql = [
+    "CREATE TABLE cyc_a (id INTEGER PRIMARY KEY, b_id INTEGER NOT NULL REFERENCES cyc_b(id))",
+    "CREATE TABLE cyc_b (id INTEGER PRIMARY KEY, a_id INTEGER NOT NULL REFERENCES cyc_a(id))",
+]
+
+[[migration]]
+version = 2
+description = "Index cyc_a"
+sql = "CREATE INDEX idx_cyc_a ON cyc_a(b_id)"
+
+[[migration]]
+version = 3
+description = "Index cyc_b"
+sql = "CREATE INDEX idx_cyc_b ON cyc_b(a_id)"
+"#;
+        let warnings = prove(&parse(text).unwrap(), text).unwrap();
+        let messages: Vec<&str> = warnings.iter().map(|w| w.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "table cyc_a gets no generated rows before version 2 (\"Index cyc_a\"): \
+                 cycle of NOT NULL foreign keys: cyc_a -> cyc_b -> cyc_a; \
+                 the data proof does not check what the migrations do to its data",
+                "table cyc_b gets no generated rows before version 2 (\"Index cyc_a\"): \
+                 cycle of NOT NULL foreign keys: cyc_b -> cyc_a -> cyc_b; \
+                 the data proof does not check what the migrations do to its data",
+            ],
+            "once per table, where it first could not be filled"
+        );
+        assert_eq!(warnings[0].location.line, 10, "at version 2");
+    }
+
+    #[test]
+    fn a_virtual_table_is_a_warning_that_its_contents_are_not_compared() {
+        let text = r#"
+[[migration]]
+version = 1
+description = "Create notes and their index"
+sql = [
+    "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)",
+    "CREATE VIRTUAL TABLE notes_fts USING fts5(body)",
+]
+
+[[migration]]
+version = 2
+description = "Empty the index"
+sql = "DELETE FROM notes_fts"
+"#;
+        let warnings = prove(&parse(text).unwrap(), text).unwrap();
+        let messages: Vec<&str> = warnings.iter().map(|w| w.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "virtual table notes_fts (there before version 2 (\"Empty the index\")): \
+              the data proof compares ordinary tables' rows only, not what the migrations \
+              do to its contents"
+            ]
+        );
     }
 }

@@ -31,7 +31,7 @@
 //! splitmix64 generator, and tables are read and filled in name order, so
 //! the same schema and seed always give the same rows.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, params_from_iter};
@@ -68,8 +68,8 @@ pub(crate) struct Filled {
 /// The tables filled, and the tables left empty with a one-line reason.
 type Report = (Vec<Filled>, Vec<(String, String)>);
 
-/// Fills every application table of `conn` that holds no row yet with
-/// generated rows, parents before children (foreign keys point at existing
+/// Fills every application table of `conn` that holds no row yet (of
+/// `only`, lower-case names, when given) with generated rows, parents before children (foreign keys point at existing
 /// parent rows), deterministically: the same schema and `seed` always give
 /// the same rows. Tables it cannot fill (a CHECK no generated value
 /// satisfies, a cycle of NOT NULL foreign keys, ...) are left empty and
@@ -81,11 +81,20 @@ type Report = (Vec<Filled>, Vec<(String, String)>);
 /// rows `PRAGMA foreign_key_check` rejects, when enforcement is off) is
 /// rolled back whole. Errors are only those reading the schema or managing
 /// the savepoint; a table's own failures are reported, not returned.
-#[allow(dead_code)] // used by issue 13's orchestrator, written in parallel
-pub(crate) fn fill(conn: &Connection, seed: u64) -> rusqlite::Result<Report> {
+///
+/// `only` is what keeps a long history's proof linear: the data proof
+/// knows which tables the steps since the last fill created or wrote (the
+/// others still hold their rows), and looking at every table of the schema
+/// before each migration would cost the number of tables times the number
+/// of migrations.
+pub(crate) fn fill(
+    conn: &Connection,
+    seed: u64,
+    only: Option<&BTreeSet<String>>,
+) -> rusqlite::Result<Report> {
     let mut filled = Vec::new();
     let mut left = Vec::new();
-    let listed = list_tables(conn)?;
+    let listed = list_tables(conn, only)?;
 
     // A virtual table whose module is not loaded: its shadow tables show as
     // plain tables, named after it, and must not be filled either.
@@ -191,20 +200,20 @@ struct Listed {
     sql: String,
 }
 
-/// The application tables of the main schema, by name. `PRAGMA
-/// table_list` tells virtual tables and their shadow tables ('shadow',
-/// skipped) apart, and WITHOUT ROWID and STRICT tables from the others.
-fn list_tables(conn: &Connection) -> rusqlite::Result<Vec<Listed>> {
-    let mut stmt = conn.prepare(
-        "SELECT t.name, t.type, t.wr, t.strict, coalesce(s.sql, '') \
-         FROM pragma_table_list AS t LEFT JOIN sqlite_schema AS s \
-           ON s.type = 'table' AND s.name = t.name \
-         WHERE t.schema = 'main' AND t.type IN ('table', 'virtual') \
-           AND t.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
-           AND lower(t.name) != 'schema_migrations' \
-         ORDER BY t.name",
-    )?;
-    let rows = stmt.query_map([], |r| {
+/// The application tables of the main schema (of `only`, when given), by
+/// name. `PRAGMA table_list` tells virtual tables and their shadow tables
+/// ('shadow', skipped) apart, and WITHOUT ROWID and STRICT tables from the
+/// others.
+fn list_tables(
+    conn: &Connection,
+    only: Option<&BTreeSet<String>>,
+) -> rusqlite::Result<Vec<Listed>> {
+    const COLUMNS: &str = "SELECT t.name, t.type, t.wr, t.strict, coalesce(s.sql, '')";
+    const JOIN: &str = "LEFT JOIN sqlite_schema AS s ON s.type = 'table' AND s.name = t.name";
+    const WHERE: &str = "WHERE t.schema = 'main' AND t.type IN ('table', 'virtual') \
+         AND t.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+         AND lower(t.name) != 'schema_migrations'";
+    let listed = |r: &rusqlite::Row<'_>| {
         let kind: String = r.get(1)?;
         let wr: bool = r.get(2)?;
         Ok(Listed {
@@ -217,8 +226,24 @@ fn list_tables(conn: &Connection) -> rusqlite::Result<Vec<Listed>> {
             strict: r.get(3)?,
             sql: r.get(4)?,
         })
-    })?;
-    rows.collect()
+    };
+    let Some(only) = only else {
+        let mut stmt = conn.prepare_cached(&format!(
+            "{COLUMNS} FROM pragma_table_list AS t {JOIN} {WHERE} ORDER BY t.name"
+        ))?;
+        return stmt.query_map([], listed)?.collect();
+    };
+    let mut stmt = conn.prepare_cached(&format!(
+        "{COLUMNS} FROM pragma_table_list(?1) AS t {JOIN} {WHERE}"
+    ))?;
+    let mut out = Vec::new();
+    for name in only {
+        for t in stmt.query_map([name], listed)? {
+            out.push(t?);
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
 }
 
 fn holds_rows(conn: &Connection, table: &str) -> rusqlite::Result<bool> {
@@ -1575,7 +1600,7 @@ mod tests {
 
     fn filled(seed: u64, foreign_keys: bool) -> (Connection, Report) {
         let conn = db(foreign_keys);
-        let report = fill(&conn, seed).unwrap();
+        let report = fill(&conn, seed, None).unwrap();
         (conn, report)
     }
 
@@ -1916,7 +1941,7 @@ mod tests {
         let conn = db(true);
         conn.execute_batch("INSERT INTO plain (a) VALUES ('mine')")
             .unwrap();
-        let (done, left) = fill(&conn, 1).unwrap();
+        let (done, left) = fill(&conn, 1, None).unwrap();
         assert_eq!(
             values(&conn, "plain"),
             [[
@@ -1952,7 +1977,7 @@ mod tests {
             .unwrap();
         assert_eq!(wrong, 0);
         // A second fill finds everything full but the cycle.
-        let (again, left) = fill(&conn, 1).unwrap();
+        let (again, left) = fill(&conn, 1, None).unwrap();
         assert!(again.is_empty(), "{again:?}");
         assert_eq!(left.len(), REPORTED.len());
     }
@@ -1991,7 +2016,7 @@ mod tests {
              CREATE VIRTUAL TABLE bare USING fts5 (body, content='');",
         )
         .unwrap();
-        let (done, left) = fill(&conn, 1).unwrap();
+        let (done, left) = fill(&conn, 1, None).unwrap();
         assert_eq!(left.len(), 1, "{left:?}");
         assert_eq!(left[0].0, "notes_fts");
         let names: Vec<&str> = done.iter().map(|f| f.table.as_str()).collect();

@@ -2,9 +2,8 @@
 //! may be embedded ([`verify`]), with the round trip of every down
 //! ([`roundtrip`]) and the rows it compares ([`rows`]); then the data proof
 //! ([`data`]), on generated rows ([`generate`]), with its copy of the
-//! tables ([`tables`]) and their comparison ([`compare`]).
+//! tables ([`tables`]), compared as [`crate::compare`] does.
 
-mod compare;
 mod data;
 pub(crate) mod fresh;
 mod generate;

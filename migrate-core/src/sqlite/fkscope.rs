@@ -68,6 +68,9 @@ pub(crate) struct Written {
     pub pragmas: Vec<(String, Option<String>)>,
     /// A statement attached or detached a database.
     pub attached: bool,
+    /// Virtual tables created, lower-case: they reference nothing, but the
+    /// data proof gives them rows too.
+    pub virtuals: BTreeSet<String>,
 }
 
 pub(crate) use crate::sql::Rename;
@@ -96,6 +99,12 @@ pub(crate) struct Touched {
     pub pragmas: Vec<(String, Option<String>)>,
     /// See [`Written::attached`].
     pub attached: bool,
+    /// See [`Written::dropped`]: a table that is gone after a step and was
+    /// neither dropped nor renamed away had its name changed in a way the
+    /// renames do not tell, and the copy looks at every table again.
+    pub dropped: BTreeSet<String>,
+    /// See [`Written::virtuals`].
+    pub virtuals: BTreeSet<String>,
 }
 
 /// Where [`Scope`] collects [`Touched`] (see [`Scope::install`]).
@@ -321,6 +330,8 @@ impl Scope {
             touched.renames.extend(w.renames.iter().cloned());
             touched.pragmas.extend(w.pragmas.iter().cloned());
             touched.attached |= w.attached;
+            touched.dropped.extend(w.dropped.iter().cloned());
+            touched.virtuals.extend(w.virtuals.iter().cloned());
             for set in [
                 &w.child,
                 &w.parent,
@@ -493,6 +504,7 @@ fn note(w: &mut Written, action: &AuthAction<'_>) {
             add(|w| &mut w.child, table_name);
             add(|w| &mut w.altered, table_name);
         }
+        AuthAction::CreateVtable { table_name, .. } => add(|w| &mut w.virtuals, table_name),
         AuthAction::Pragma {
             pragma_name,
             pragma_value,

@@ -1,6 +1,6 @@
 //! What a trial run's migrations did to the data: the rows of each table
 //! before and after each one, the tables created and dropped, the columns
-//! dropped (`apply --dry-run`).
+//! dropped and renamed, the values changed (`apply --dry-run`).
 //!
 //! The rows of every application table are counted once, before the first
 //! migration tried; after each migration only the tables the authorizer saw
@@ -9,12 +9,35 @@
 //! keys are off while migrations run, so nothing cascades). A statement the
 //! authorizer cannot name tables for (a PRAGMA, ATTACH) has every table
 //! counted again.
+//!
+//! **Values.** A migration that wrote a table holding rows (at most
+//! [`COMPARED_ROWS`] of them) is run twice: once to learn, from the
+//! authorizer, which tables it writes; then, back at the savepoint before
+//! it, those tables' rows are read and it runs again, and each one is
+//! compared with what became of it as the build-time data proof compares
+//! ([`crate::compare`]): rows matched by primary key (by value, as a
+//! multiset per column, for a table without one), columns followed through
+//! `RENAME COLUMN` and through a rebuild's copy that moves their values
+//! into a column of another name. A migration that writes no table with
+//! rows runs once. A table with more rows than that is not read (its
+//! values would have to be held in memory twice): it is counted, and
+//! reported as not compared ([`TableChange::values_unchecked`]). Nothing
+//! is kept: the trial's transaction is rolled back.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-use crate::fkscope::Written;
+use crate::compare::{Loss, column_renames, follow};
+use crate::contents::{self, Table};
+use crate::fkscope::{Scope, Written};
+use crate::{Error, sql::Rename};
+
+/// The most rows a table may hold, before or after a migration that
+/// writes it, for a trial run to compare its values: a hundred thousand
+/// rows of a dozen columns are some tens of megabytes, read twice.
+pub const COMPARED_ROWS: u64 = 100_000;
 
 /// What one migration did to the data, as a trial run measured it on the
 /// real database: see [`Trial::Succeeded`](crate::Trial::Succeeded).
@@ -82,8 +105,10 @@ impl DataChange {
 /// its name) is the same table, compared by name. A table renamed to a new
 /// name is reported under it, with [`renamed_from`](Self::renamed_from),
 /// when one table vanished by a rename and one appeared without being
-/// created in the same migration. A renamed column shows as dropped: its
-/// values are there, under another name.
+/// created in the same migration. A renamed column is in
+/// [`renamed_columns`](Self::renamed_columns), not dropped: renamed by
+/// `ALTER TABLE … RENAME COLUMN`, or moved by a rebuild's copy into a
+/// column of another name (its values, row for row).
 ///
 /// # Examples
 ///
@@ -109,6 +134,29 @@ pub struct TableChange {
     pub dropped_columns: Vec<String>,
     /// The name it had before, when the migration renamed it.
     pub renamed_from: Option<String>,
+    /// Columns renamed, as (name before, name after).
+    pub renamed_columns: Vec<(String, String)>,
+    /// Columns that remain whose values the migration changed (an UPDATE,
+    /// a lossy `CAST` in a rebuild's copy), in the table's column order.
+    pub changed_values: Vec<ChangedValues>,
+    /// The migration wrote the table, but it held more than
+    /// [`COMPARED_ROWS`] rows, so its values were not compared (and a column
+    /// a rebuild's copy renamed shows as dropped).
+    pub values_unchecked: bool,
+}
+
+/// Values of one column that a migration changed: see
+/// [`TableChange::changed_values`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangedValues {
+    /// The column, as named before the migration.
+    pub column: String,
+    /// How many values changed.
+    pub changed: u64,
+    /// Of how many (the rows found before and after).
+    pub of: u64,
+    /// One of them, before and after, as SQL writes it (`'18-25'`, `18`).
+    pub example: (String, String),
 }
 
 impl TableChange {
@@ -122,11 +170,15 @@ impl TableChange {
         self.rows_before.is_some() && self.rows_after.is_none()
     }
 
-    /// Created, dropped, renamed, rows added or removed, or columns dropped.
+    /// Created, dropped, renamed, rows added or removed, columns dropped
+    /// or renamed, values changed, or written but too big to compare.
     pub fn is_changed(&self) -> bool {
         self.rows_before != self.rows_after
             || !self.dropped_columns.is_empty()
             || self.renamed_from.is_some()
+            || !self.renamed_columns.is_empty()
+            || !self.changed_values.is_empty()
+            || self.values_unchecked
     }
 }
 
@@ -137,6 +189,10 @@ struct Counted {
     rows: u64,
     columns: Vec<String>,
 }
+
+/// What [`Census::measure`] found of one migration: the census after it and
+/// what it changed, or the migration's error.
+pub(super) type Measured = Result<(Census, DataChange), Error>;
 
 /// The application tables of schema `main`, by lower-case name, with their
 /// rows and columns.
@@ -156,26 +212,67 @@ impl Census {
         Ok(Census { tables })
     }
 
+    /// Runs one migration (`run`: its statements and its row, inside the
+    /// savepoint `savepoint`, just opened) and measures what it did to the
+    /// data: the census after it and the change, or `run`'s error. When it
+    /// wrote tables that held rows, it is run a second time from the
+    /// savepoint, with those tables read first, to compare their values
+    /// (see the module's documentation). The time is the first run's.
+    pub(super) fn measure(
+        &self,
+        conn: &Connection,
+        savepoint: &str,
+        scope: &Scope,
+        mut run: impl FnMut() -> Result<Written, Error>,
+    ) -> rusqlite::Result<(Duration, Measured)> {
+        let started = Instant::now();
+        let first = run();
+        let took = started.elapsed();
+        let written = match first {
+            Ok(written) => written,
+            Err(e) => return Ok((took, Err(e))),
+        };
+        let wanted: Vec<&Counted> = touched(&written)
+            .into_iter()
+            .filter_map(|key| self.tables.get(key))
+            .filter(|t| t.rows > 0 && t.rows <= COMPARED_ROWS)
+            .collect();
+        if wanted.is_empty() && !written.everything {
+            return Ok((took, Ok(self.after(conn, &written, &HashMap::new())?)));
+        }
+        let wanted: Vec<&Counted> = if written.everything {
+            self.tables
+                .values()
+                .filter(|t| t.rows > 0 && t.rows <= COMPARED_ROWS)
+                .collect()
+        } else {
+            wanted
+        };
+        conn.execute_batch(&format!("ROLLBACK TO {savepoint}"))?;
+        // The schema is what it was before the first run again.
+        scope.forget();
+        let mut before = HashMap::new();
+        for t in wanted {
+            before.insert(t.name.to_lowercase(), contents::read(conn, &t.name)?);
+        }
+        let written = match run() {
+            Ok(written) => written,
+            Err(e) => return Ok((took, Err(e))),
+        };
+        Ok((took, Ok(self.after(conn, &written, &before)?)))
+    }
+
     /// The census after a migration that wrote `w`, and what changed since
     /// this one: only the tables `w` names (or every one, when it cannot
-    /// say) and the new ones are counted.
+    /// say) and the new ones are counted; the values of the tables in
+    /// `before` (their rows before it) are compared.
     pub(super) fn after(
         &self,
         conn: &Connection,
         w: &Written,
+        before: &HashMap<String, Table>,
     ) -> rusqlite::Result<(Census, DataChange)> {
-        let touched: BTreeSet<&String> = [
-            &w.child,
-            &w.parent,
-            &w.inserted,
-            &w.reshaped,
-            &w.dropped,
-            &w.created,
-            &w.altered,
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let touched = touched(w);
         let mut now = BTreeMap::new();
         for name in table_names(conn)? {
             let key = name.to_lowercase();
@@ -188,12 +285,19 @@ impl Census {
             now.insert(key, counted);
         }
         let after = Census { tables: now };
-        let change = self.compare(&after, w);
+        let change = self.compare(conn, &after, w, before)?;
         Ok((after, change))
     }
 
-    /// What changed from this census to `after`.
-    fn compare(&self, after: &Census, w: &Written) -> DataChange {
+    /// What changed from this census to `after`; `before` holds the rows
+    /// of the tables whose values are compared.
+    fn compare(
+        &self,
+        conn: &Connection,
+        after: &Census,
+        w: &Written,
+        before: &HashMap<String, Table>,
+    ) -> rusqlite::Result<DataChange> {
         // A rename: a table gone that the migration altered (not dropped),
         // and one there that it did not create, one of each.
         let gone: Vec<&String> = self
@@ -217,34 +321,123 @@ impl Census {
             if renamed.as_ref().is_some_and(|(old, _)| old == key) {
                 continue;
             }
-            let was = match &renamed {
-                Some((old, new)) if new == key => self.tables.get(old),
-                _ => self.tables.get(key),
+            let old_key = match &renamed {
+                Some((old, new)) if new == key => old,
+                _ => key,
             };
+            let was = self.tables.get(old_key);
             let is = after.tables.get(key);
-            let dropped_columns = match (was, is) {
-                (Some(was), Some(is)) => was
-                    .columns
-                    .iter()
-                    .filter(|c| !is.columns.iter().any(|n| n.eq_ignore_ascii_case(c)))
-                    .cloned()
-                    .collect(),
-                _ => Vec::new(),
-            };
             let renamed_from = match (&renamed, was) {
                 (Some((_, new)), Some(was)) if new == key => Some(was.name.clone()),
                 _ => None,
             };
             let table = is.or(was).map(|t| t.name.clone()).unwrap_or_default();
-            tables.push(TableChange {
+            let mut change = TableChange {
                 table,
                 rows_before: was.map(|t| t.rows),
                 rows_after: is.map(|t| t.rows),
-                dropped_columns,
                 renamed_from,
+                ..TableChange::default()
+            };
+            if let (Some(was), Some(is)) = (was, is) {
+                let aliases = BTreeSet::from([old_key.clone(), key.clone()]);
+                let renames = column_renames(&was.columns, &aliases, &w.renames);
+                let old = before.get(old_key);
+                let compared = match old {
+                    Some(old) if is.rows <= COMPARED_ROWS => {
+                        Some((old, contents::read(conn, &is.name)?))
+                    }
+                    _ => None,
+                };
+                match compared {
+                    Some((old, new)) => columns_compared(&mut change, old, &new, &renames),
+                    None => {
+                        columns_by_name(&mut change, was, is, &renames);
+                        change.values_unchecked = was.rows > 0
+                            && (w.everything || touched(w).contains(key) || old_key != key);
+                    }
+                }
+            }
+            tables.push(change);
+        }
+        Ok(DataChange { tables })
+    }
+}
+
+/// Every table `w` says the migration wrote, created, altered or dropped.
+fn touched(w: &Written) -> BTreeSet<&String> {
+    [
+        &w.child,
+        &w.parent,
+        &w.inserted,
+        &w.reshaped,
+        &w.dropped,
+        &w.created,
+        &w.altered,
+    ]
+    .into_iter()
+    .flatten()
+    .chain(w.renames.iter().filter_map(|r| match r {
+        Rename::Table { to, .. } => Some(to),
+        Rename::Column { .. } => None,
+    }))
+    .collect()
+}
+
+/// The columns of a table whose values were compared: which are gone,
+/// which were renamed (by `renames`, or by a copy), which changed values.
+fn columns_compared(
+    change: &mut TableChange,
+    old: &Table,
+    new: &Table,
+    renames: &HashMap<String, String>,
+) {
+    let followed = follow(old, new, renames);
+    for (c, target) in followed.columns.iter().enumerate() {
+        let name = &old.columns[c];
+        match target {
+            None => change.dropped_columns.push(name.clone()),
+            Some(t) if !new.columns[*t].eq_ignore_ascii_case(name) => change
+                .renamed_columns
+                .push((name.clone(), new.columns[*t].clone())),
+            Some(_) => {}
+        }
+    }
+    for loss in followed.losses {
+        if let Loss::Values {
+            column,
+            changed,
+            of,
+            example,
+        } = loss
+        {
+            change.changed_values.push(ChangedValues {
+                column: old.columns[column].clone(),
+                changed: u64::try_from(changed).unwrap_or(u64::MAX),
+                of: u64::try_from(of).unwrap_or(u64::MAX),
+                example,
             });
         }
-        DataChange { tables }
+    }
+}
+
+/// The columns of a table whose values were not compared, by name: gone,
+/// or renamed by `renames` to a column there is.
+fn columns_by_name(
+    change: &mut TableChange,
+    was: &Counted,
+    is: &Counted,
+    renames: &HashMap<String, String>,
+) {
+    let column = |name: &str| is.columns.iter().find(|n| n.eq_ignore_ascii_case(name));
+    for c in &was.columns {
+        if column(c).is_some() {
+            continue;
+        }
+        match renames.get(&c.to_lowercase()).and_then(|to| column(to)) {
+            Some(to) => change.renamed_columns.push((c.clone(), to.clone())),
+            None => change.dropped_columns.push(c.clone()),
+        }
     }
 }
 

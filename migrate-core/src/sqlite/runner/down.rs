@@ -243,17 +243,17 @@ impl<'m> Migrator<'m> {
                 let outcome = if failed {
                     Trial::NotTried("an earlier step would fail")
                 } else {
-                    let started = Instant::now();
                     tx.execute_batch("SAVEPOINT trial_down")?;
-                    let result = run_checked(&tx, m, scope).and_then(|written| {
+                    let run = || {
+                        let written = run_checked(&tx, m, scope)?;
                         tracking::forget(&tx, m.version()).map_err(|e| self.not_committed(m, e))?;
                         Ok(written)
-                    });
-                    let took = started.elapsed();
+                    };
+                    let (took, result) = census
+                        .measure(&tx, "trial_down", scope, run)
+                        .map_err(|e| self.classify(e))?;
                     match result {
-                        Ok(written) => {
-                            let (after, data) =
-                                census.after(&tx, &written).map_err(|e| self.classify(e))?;
+                        Ok((after, data)) => {
                             census = after;
                             tx.execute_batch("RELEASE trial_down")?;
                             reverted.push(m.version());

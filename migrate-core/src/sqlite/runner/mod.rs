@@ -37,7 +37,7 @@ use crate::functions::Calls;
 use crate::{Error, Migration};
 
 pub use apply::{ApplyReport, Progress};
-pub use data::{DataChange, TableChange};
+pub use data::{COMPARED_ROWS, ChangedValues, DataChange, TableChange};
 pub use down::DownReport;
 pub use fresh::ApplyPath;
 pub use plan::{DownPlan, DownSource, DownStep};

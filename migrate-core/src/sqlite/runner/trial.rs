@@ -145,20 +145,21 @@ impl<'m> Migrator<'m> {
                     // Each migration runs on what the previous ones did, as
                     // it will when applied: a success is kept (released into
                     // the outer transaction), a failure undone.
-                    let started = Instant::now();
                     tx.execute_batch("SAVEPOINT trial")?;
                     // Its row too, as apply writes it: a trigger or a
                     // constraint on the tracking table fails here as well.
-                    let result = run_checked(&tx, m, scope).and_then(|written| {
+                    let run = || {
+                        let started = Instant::now();
+                        let written = run_checked(&tx, m, scope)?;
                         self.record(&tx, m, started.elapsed())
                             .map_err(|e| self.not_committed(m, e))?;
                         Ok(written)
-                    });
-                    let took = started.elapsed();
+                    };
+                    let (took, result) = census
+                        .measure(&tx, "trial", scope, run)
+                        .map_err(|e| self.classify(e))?;
                     match result {
-                        Ok(written) => {
-                            let (after, data) =
-                                census.after(&tx, &written).map_err(|e| self.classify(e))?;
+                        Ok((after, data)) => {
                             census = after;
                             tx.execute_batch("RELEASE trial")?;
                             Trial::Succeeded(took, data)

@@ -1,7 +1,7 @@
 //! Comparing one table before a step with what became of it: which rows are
 //! gone, which columns are gone, which values of the columns that remain
-//! changed (the data proof, [`super::data`], decides which of these the
-//! step may make).
+//! changed (the build-time data proof decides which of these the step may
+//! make; the run-time dry run reports them).
 //!
 //! Rows are matched by the table's PRIMARY KEY (an INTEGER PRIMARY KEY, a
 //! WITHOUT ROWID table's key) when it declares one, every key column
@@ -15,15 +15,16 @@
 //! not have holds exactly its values, row by row (a rebuild's copy that
 //! renames it: `INSERT INTO users_new (full_name) SELECT name FROM users`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rusqlite::types::Value;
 
-use super::tables::{Table, canonical, literal, tuple};
+use crate::contents::{Table, canonical, literal, tuple};
+use crate::sql::Rename;
 
 /// Something of one table a step did not keep.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Loss {
+pub(crate) enum Loss {
     /// The table is gone, with its rows (`rows` may be 0).
     Table { rows: usize },
     /// Rows are gone: how many of how many, and one of them.
@@ -47,16 +48,33 @@ pub(super) enum Loss {
 /// Compares `old` (a table before a step) with `new` (what it is after,
 /// `None` when gone); `renamed` maps the lower-case names of the columns
 /// the step renamed to their new names.
-pub(super) fn compare(
+pub(crate) fn compare(
     old: &Table,
     new: Option<&Table>,
     renamed: &HashMap<String, String>,
 ) -> Vec<Loss> {
-    let Some(new) = new else {
-        return vec![Loss::Table {
+    match new {
+        Some(new) => follow(old, new, renamed).losses,
+        None => vec![Loss::Table {
             rows: old.rows.len(),
-        }];
-    };
+        }],
+    }
+}
+
+/// What became of a table that remains: see [`follow`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Followed {
+    /// What it did not keep.
+    pub losses: Vec<Loss>,
+    /// For each column of the table before, the column of the table after
+    /// that holds its values (under its name, a name it was renamed to, or
+    /// the name of a column a copy moved its values into); `None` when gone.
+    pub columns: Vec<Option<usize>>,
+}
+
+/// Compares `old` (a table before a step) with `new` (what it is after),
+/// as [`compare`], and says which column became which.
+pub(crate) fn follow(old: &Table, new: &Table, renamed: &HashMap<String, String>) -> Followed {
     // Which column of `new` each column of `old` is, where known.
     let mut map: Vec<Option<usize>> = old
         .columns
@@ -185,7 +203,37 @@ pub(super) fn compare(
             }
         }
     }
-    losses
+    Followed {
+        losses,
+        columns: map,
+    }
+}
+
+/// Which of `columns` (a table's before a step, as SQLite names them) the
+/// step's `renames` renamed, in any of the table's names `aliases`
+/// (lower-case): lower-case name before to final name.
+pub(crate) fn column_renames(
+    columns: &[String],
+    aliases: &BTreeSet<String>,
+    renames: &[Rename],
+) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for column in columns {
+        let start = column.to_lowercase();
+        let mut current = start.clone();
+        for rename in renames {
+            if let Rename::Column { table, from, to } = rename
+                && aliases.contains(table)
+                && *from == current
+            {
+                current = to.clone();
+            }
+        }
+        if current != start {
+            out.insert(start, current);
+        }
+    }
+    out
 }
 
 /// Gives each column of `old` that has no place in `new` the column of
