@@ -526,3 +526,62 @@ fn the_test_helper_gives_each_caller_its_own_database() {
     drop(file);
     assert!(!path.exists());
 }
+
+/// The journal mode a history asks for is the database's before the fresh
+/// transaction commits: a crash right after the commit must not leave a
+/// complete database in another mode, which no later `apply` would see
+/// (nothing is pending). The hook runs under the lock, just before the
+/// commit; a second connection reads the mode from the file's header.
+#[test]
+fn the_journal_mode_is_set_before_the_fresh_transaction_commits() {
+    let text = r#"
+[[migration]]
+version = 1
+description = "Create t"
+sql = "CREATE TABLE t (x)"
+
+[[migration]]
+version = 2
+description = "WAL"
+transaction = false
+sql = "PRAGMA journal_mode = WAL"
+
+[[migration]]
+version = 3
+description = "Index t"
+sql = "CREATE INDEX t_x ON t(x)"
+"#;
+    let migrations = Migrations::from_toml(text, "wal.toml").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app.db");
+    let seen = std::sync::Mutex::new(Vec::new());
+    let mut conn = Connection::open(&file).unwrap();
+    let report = migrations
+        .migrator()
+        .before_changes(|_| {
+            let other = Connection::open(&file).map_err(migrate_core::Error::Sqlite)?;
+            let mode: String = other
+                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .map_err(migrate_core::Error::Sqlite)?;
+            seen.lock().unwrap().push(mode);
+            Ok(())
+        })
+        .apply(&mut conn)
+        .unwrap();
+    assert!(
+        matches!(
+            report.path,
+            ApplyPath::Fresh {
+                version: 3,
+                then: None
+            }
+        ),
+        "{}",
+        report.path
+    );
+    assert_eq!(*seen.lock().unwrap(), ["wal"]);
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}

@@ -278,6 +278,15 @@ impl<'m> Migrator<'m> {
             ));
         };
         let started = Instant::now();
+        // An empty database takes the journal mode at once and keeps it
+        // (still without a schema object, so still empty): set before the
+        // transaction, a crash between its commit and setting the mode
+        // afterwards cannot leave the complete database in another mode,
+        // which no later apply would notice. Another process holding the
+        // database makes this fail; the mode is then set after the commit.
+        if is_empty(conn).unwrap_or(false) {
+            let _ = after_commit(conn, &target);
+        }
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| super::execute::interrupted(self.classify(e), None))?;
@@ -391,6 +400,11 @@ pub(super) fn after_commit(conn: &Connection, target: &FreshTarget) -> rusqlite:
         }
     }
     Ok(())
+}
+
+/// Whether the database holds no schema object.
+fn is_empty(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT count(*) = 0 FROM sqlite_master", [], |r| r.get(0))
 }
 
 /// A recorded numeric setting, as an integer (0 if unreadable).
