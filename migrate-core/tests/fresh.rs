@@ -379,8 +379,11 @@ fn a_history_that_depends_on_the_moment_or_the_environment_falls_back_from_there
         (
             "sql = [\"CREATE TABLE s (at TEXT DEFAULT CURRENT_TIMESTAMP, n)\", \"INSERT INTO s (n) VALUES (1)\"]",
             "",
-            // Seen as the INSERT computes the default.
-            "version 2 calls current_timestamp()",
+            // Seen as the INSERT computes the default where SQLite's
+            // authorizer reports that call (the bundled SQLite of rusqlite
+            // 0.43 does, that of 0.32 does not); otherwise by the default
+            // itself, in the rows the version leaves.
+            "version 2 calls current_timestamp()|version 2 writes rows into s, whose defaults depend on the moment",
         ),
         (
             "sql = \"INSERT INTO t VALUES (sqlite_version())\"",
@@ -413,19 +416,20 @@ fn a_history_that_depends_on_the_moment_or_the_environment_falls_back_from_there
             "version 2 creates the virtual table docs, whose shadow tables the fresh path does not copy",
         ),
     ];
-    for (second, extra, why) in cases {
+    for (second, extra, whys) in cases {
         let migrations = history(second, extra);
         let mut conn = Connection::open_in_memory().unwrap();
         register(&conn, &migrations);
         let report = migrations.apply(&mut conn).unwrap();
-        assert_eq!(
-            report.path,
+        // One reason, or `|` between the exact words of the reasons that
+        // different SQLite releases give.
+        let why = match &report.path {
             ApplyPath::Fresh {
                 version: 1,
-                then: Some(why.to_owned())
-            },
-            "{second}"
-        );
+                then: Some(why),
+            } if whys.split('|').any(|w| w == why) => why.clone(),
+            other => panic!("{second}: {other:?}, expected one of {whys:?}"),
+        };
         assert_eq!(report.version, 3, "{second}");
         assert_eq!(report.applied.len(), 3, "{second}");
         // Up to the version before: fresh; to it, one by one from the start.
@@ -454,12 +458,7 @@ fn a_history_that_depends_on_the_moment_or_the_environment_falls_back_from_there
             .single_transaction(true)
             .apply(&mut conn)
             .unwrap();
-        assert_eq!(
-            report.path,
-            ApplyPath::Declined {
-                why: why.to_owned()
-            }
-        );
+        assert_eq!(report.path, ApplyPath::Declined { why });
     }
     // In the first version: one by one from the start.
     let migrations = Migrations::from_toml(
