@@ -502,13 +502,7 @@ where
     };
     if cli.fleet.selected() {
         if let Err(failure) = probe() {
-            output::failure(
-                None,
-                failure.code(),
-                failure.exit_code(),
-                &failure.to_string(),
-                None,
-            );
+            failure.print();
             return ExitCode::from(failure.exit_code());
         }
         return ExitCode::from(crate::fleet::run(
@@ -576,6 +570,12 @@ impl From<Error> for Failure {
 }
 
 impl Failure {
+    /// Prints this failure, one that concerns no database in particular
+    /// (before any is opened), as every command prints one.
+    pub(crate) fn print(&self) {
+        output::failure(None, self.code(), self.exit_code(), &self.to_string(), None);
+    }
+
     /// This failure, a lock's with the wait in force: every wait of a
     /// command is --busy-timeout, whichever layer noticed the lock (some do
     /// not know the timeout).

@@ -109,13 +109,7 @@ pub(crate) fn run(
     let ((paths, problems), command) = match prepared {
         Ok(p) => p,
         Err(failure) => {
-            output::failure(
-                None,
-                failure.code(),
-                failure.exit_code(),
-                &failure.to_string(),
-                None,
-            );
+            failure.print();
             return failure.exit_code();
         }
     };

@@ -341,11 +341,6 @@ impl<'m> Migrator<'m> {
             progress(Progress::Finished(m, share));
             report.applied.push((m.version(), share));
         }
-        tracing::info!(
-            version,
-            elapsed_ms = super::execute::millis(took),
-            "created version {version} in one transaction"
-        );
         Ok(Outcome::Created(report))
     }
 }
